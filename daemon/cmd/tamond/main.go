@@ -1,0 +1,182 @@
+// Command tamond is tamon's daemon: it captures LAN traffic (or reads a
+// capture file), turns it into session, DNS and other records, and hands
+// them to the store and the API. See DESIGN.md for the command line.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"tamon/daemon/internal/capture"
+	"tamon/daemon/internal/config"
+	"tamon/daemon/internal/flow"
+	"tamon/daemon/internal/pipeline"
+	"tamon/daemon/internal/record"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type options struct {
+	config  string
+	read    string
+	json    bool
+	check   bool
+	iface   string
+	sensor  string
+	workers int
+	version bool
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fl := flag.NewFlagSet("tamond", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.StringVar(&o.config, "c", config.DefaultPath, "UCI configuration `file` (or a folder holding 'tamon')")
+	fl.StringVar(&o.read, "r", "", "read a pcap or pcapng `file` (\"-\" for stdin) instead of capturing, then exit")
+	fl.BoolVar(&o.json, "json", false, "print records as JSON Lines on stdout instead of storing them")
+	fl.BoolVar(&o.check, "check", false, "validate the configuration, print every problem, exit non-zero if any")
+	fl.StringVar(&o.iface, "i", "", "capture on these `interfaces` (comma-separated) instead of main.interface")
+	fl.StringVar(&o.sensor, "sensor", "", "sensor `name` written in every record (default: main.sensor, else the host name)")
+	fl.IntVar(&o.workers, "workers", 0, "analysis `goroutines` (default: main.workers, else one per CPU up to 4)")
+	fl.BoolVar(&o.version, "version", false, "print the version and exit")
+	if err := fl.Parse(args); err != nil {
+		return 2
+	}
+	if fl.NArg() > 0 {
+		fmt.Fprintf(stderr, "tamond: unexpected argument %q\n", fl.Arg(0))
+		return 2
+	}
+	if o.version {
+		fmt.Fprintln(stdout, "tamond", version)
+		return 0
+	}
+	cfg, err := loadConfig(&o, fl)
+	if o.check {
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: configuration is valid\n", cfg.Source)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tamond:", err)
+		return 1
+	}
+	if !o.json {
+		fmt.Fprintln(stderr, "tamond: this build has no database store yet; use -json to print records")
+		return 2
+	}
+	var src capture.Source
+	live := o.read == ""
+	if live {
+		src, err = capture.OpenLive(cfg.Interfaces, capture.LiveOptions{Promiscuous: cfg.Promisc})
+	} else {
+		src, err = capture.OpenFile(o.read)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tamond:", err)
+		return 1
+	}
+	defer src.Close()
+
+	out := bufio.NewWriterSize(stdout, 256<<10)
+	sink := &jsonSink{w: out, flushEach: live}
+	eng := pipeline.New(engineConfig(&cfg, live), sink)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	runErr := eng.Run(ctx, src)
+	if err := out.Flush(); err != nil && runErr == nil {
+		runErr = fmt.Errorf("write records: %w", err)
+	}
+	st := eng.Stats()
+	if !live {
+		st.WriteSummary(stderr)
+	}
+	if runErr != nil {
+		fmt.Fprintln(stderr, "tamond:", runErr)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig reads the UCI file. When reading a capture file and -c was not
+// given, a missing default file means "use the defaults".
+func loadConfig(o *options, fl *flag.FlagSet) (config.Config, error) {
+	explicit := false
+	fl.Visit(func(f *flag.Flag) {
+		if f.Name == "c" {
+			explicit = true
+		}
+	})
+	var cfg config.Config
+	var err error
+	if _, statErr := os.Stat(o.config); errors.Is(statErr, fs.ErrNotExist) && !explicit && (o.read != "" || o.json) {
+		cfg = config.Default()
+		cfg.Source = "(defaults)"
+		err = cfg.Validate()
+	} else {
+		cfg, err = config.Load(o.config)
+	}
+	if o.iface != "" {
+		cfg.Interfaces = strings.Split(o.iface, ",")
+	}
+	if o.sensor != "" {
+		cfg.Sensor = o.sensor
+	}
+	if o.workers != 0 {
+		cfg.Workers = o.workers
+	}
+	return cfg, err
+}
+
+func engineConfig(c *config.Config, live bool) pipeline.Config {
+	fc := flow.DefaultConfig()
+	fc.TCPTimeout = int64(c.TCPTimeout) * 1e9
+	fc.UDPTimeout = int64(c.UDPTimeout) * 1e9
+	fc.MaxFlows = c.MaxFlows
+	fc.Timeline = c.Timeline
+	return pipeline.Config{
+		Sensor:     c.Sensor,
+		Workers:    c.Workers,
+		Flow:       fc,
+		DNSTimeout: int64(c.DNSTimeout) * 1e9,
+		Live:       live,
+	}
+}
+
+// jsonSink writes records as JSON Lines.
+type jsonSink struct {
+	w         *bufio.Writer
+	buf       []byte
+	flushEach bool
+}
+
+func (s *jsonSink) Write(recs []record.Record) error {
+	for _, r := range recs {
+		s.buf = r.AppendJSON(s.buf[:0])
+		s.buf = append(s.buf, '\n')
+		if _, err := s.w.Write(s.buf); err != nil {
+			return err
+		}
+	}
+	if s.flushEach {
+		return s.w.Flush()
+	}
+	return nil
+}

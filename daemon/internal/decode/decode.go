@@ -1,0 +1,401 @@
+// Package decode turns a captured frame into a Packet: link addresses, VLAN
+// tags, IP addresses, transport ports, TCP flags and payload. It decodes with
+// gopacket's DecodingLayerParser into layers preallocated once per Decoder, so
+// decoding a packet allocates nothing. IP fragments are reassembled (bounded)
+// by the Defragmenter in this package.
+//
+// A Decoder and the Packets it fills are owned by one goroutine. A Packet's
+// byte slices point into the frame (or into the Defragmenter's buffers) and
+// are valid only until the next call of Decode on the same Decoder.
+package decode
+
+import (
+	"encoding/binary"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"tamon/daemon/internal/capture"
+)
+
+// Reason says why a frame was not turned into a Packet.
+type Reason uint8
+
+// Reasons counted by a Decoder. ReasonOK means a Packet was produced.
+const (
+	ReasonOK          Reason = iota
+	ReasonNonIP              // ARP, LLDP, PPPoE discovery, LCP...: not an error
+	ReasonFragment           // an IP fragment was stored; its datagram is not complete yet
+	ReasonTruncated          // the frame ends inside a header (snap length, or a short frame)
+	ReasonMalformed          // a header is inconsistent (bad IHL, bad lengths, bad options)
+	ReasonUnsupported        // an IP protocol other than TCP, UDP, ICMP, ICMPv6
+	ReasonFragDropped        // a fragment that could not be stored (overlap, limits)
+	NumReasons
+)
+
+var reasonNames = [NumReasons]string{"ok", "non_ip", "fragment", "truncated", "malformed", "unsupported_proto", "fragment_dropped"}
+
+func (r Reason) String() string {
+	if r < NumReasons {
+		return reasonNames[r]
+	}
+	return "unknown"
+}
+
+// Packet is a decoded frame. Addresses of both families are kept in 16-byte
+// arrays; IPv4 addresses use the first 4 bytes.
+type Packet struct {
+	TS      int64 // capture time, Unix nanoseconds
+	WireLen int   // frame length on the wire
+
+	HasMAC     bool
+	SrcMAC     [6]byte
+	DstMAC     [6]byte
+	VLAN       uint16 // outermost 802.1Q/802.1ad tag, 0 when untagged
+	InnerVLAN  uint16 // second tag of a QinQ frame
+	PPPoE      bool
+	Family     uint8 // 4 or 6
+	Src, Dst   [16]byte
+	Proto      uint8 // IP protocol of the transport layer
+	IPLen      int   // IP bytes on the wire (header included), from the IP header
+	TTL        uint8
+	SrcPort    uint16
+	DstPort    uint16
+	TCPFlags   uint8
+	Seq, Ack   uint32
+	Payload    []byte // transport payload as captured (may be cut by the snap length)
+	PayloadLen int    // transport payload length on the wire
+	ICMPType   uint8
+	ICMPCode   uint8
+	ICMPID     uint16 // echo identifier
+	ICMPSeq    uint16 // echo sequence
+	ICMPBody   []byte // ICMP message body after the 4-byte header (e.g. a quoted header)
+	Reassembled bool  // the datagram was rebuilt from fragments
+}
+
+// AddrLen is the number of meaningful address bytes: 4 or 16.
+func (p *Packet) AddrLen() int {
+	if p.Family == 4 {
+		return 4
+	}
+	return 16
+}
+
+// TCP flag bits, as in the TCP header's flags byte.
+const (
+	FIN = 0x01
+	SYN = 0x02
+	RST = 0x04
+	PSH = 0x08
+	ACK = 0x10
+	URG = 0x20
+	ECE = 0x40
+	CWR = 0x80
+)
+
+// Decoder decodes frames of any supported link type. Not safe for
+// concurrent use; make one per goroutine.
+type Decoder struct {
+	eth   layers.Ethernet
+	vlan  vlanLayer
+	pppoe pppoeLayer
+	sll   layers.LinuxSLL
+	sll2  layers.LinuxSLL2
+	loop  layers.Loopback
+	ip4   layers.IPv4
+	ip6   layers.IPv6
+	ip6x  ip6ExtLayer
+	tcp   layers.TCP
+	udp   layers.UDP
+	icmp4 layers.ICMPv4
+	icmp6 layers.ICMPv6
+
+	parsers [capture.LinkLoop + 1]*gopacket.DecodingLayerParser
+	ip4p    *gopacket.DecodingLayerParser // starts at IPv4 (raw links, reassembled datagrams)
+	ip6p    *gopacket.DecodingLayerParser // starts at IPv6
+	decoded []gopacket.LayerType
+
+	Defrag *Defragmenter
+	// Counts holds how many frames ended with each Reason.
+	Counts [NumReasons]uint64
+}
+
+// NewDecoder returns a Decoder whose Defragmenter keeps at most maxDatagrams
+// incomplete datagrams (0 disables reassembly; fragments are then counted and
+// dropped).
+func NewDecoder(maxDatagrams int) *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
+	all := []gopacket.DecodingLayer{&d.eth, &d.vlan, &d.pppoe, &d.sll, &d.sll2, &d.loop,
+		&d.ip4, &d.ip6, &d.ip6x, &d.tcp, &d.udp, &d.icmp4, &d.icmp6}
+	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+		p := gopacket.NewDecodingLayerParser(first)
+		p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+		for _, l := range all {
+			p.AddDecodingLayer(l)
+		}
+		p.IgnoreUnsupported = true
+		return p
+	}
+	d.parsers[capture.LinkEthernet] = mk(layers.LayerTypeEthernet)
+	d.parsers[capture.LinkLinuxSLL] = mk(layers.LayerTypeLinuxSLL)
+	d.parsers[capture.LinkLinuxSLL2] = mk(layers.LayerTypeLinuxSLL2)
+	d.parsers[capture.LinkNull] = mk(layers.LayerTypeLoopback)
+	d.parsers[capture.LinkLoop] = mk(layers.LayerTypeLoopback)
+	d.ip4p = mk(layers.LayerTypeIPv4)
+	d.ip6p = mk(layers.LayerTypeIPv6)
+	d.parsers[capture.LinkRaw] = d.ip4p // replaced per frame by the version nibble
+	d.ip6x.ip6 = &d.ip6
+	d.Defrag = NewDefragmenter(maxDatagrams)
+	return d
+}
+
+// Decode decodes one frame into p. It returns ReasonOK when p holds a
+// TCP, UDP, ICMP or ICMPv6 packet (possibly reassembled from fragments);
+// any other Reason is also counted in d.Counts.
+func (d *Decoder) Decode(data []byte, link capture.LinkType, wireLen int, ts int64, p *Packet) Reason {
+	r := d.decode(data, link, wireLen, ts, p)
+	d.Counts[r]++
+	return r
+}
+
+func (d *Decoder) decode(data []byte, link capture.LinkType, wireLen int, ts int64, p *Packet) Reason {
+	var parser *gopacket.DecodingLayerParser
+	if link == capture.LinkRaw {
+		if len(data) == 0 {
+			return ReasonTruncated
+		}
+		switch data[0] >> 4 {
+		case 4:
+			parser = d.ip4p
+		case 6:
+			parser = d.ip6p
+		default:
+			return ReasonMalformed
+		}
+	} else if int(link) < len(d.parsers) && d.parsers[link] != nil {
+		parser = d.parsers[link]
+	} else {
+		return ReasonNonIP
+	}
+	*p = Packet{TS: ts, WireLen: wireLen}
+	return d.run(parser, data, p)
+}
+
+func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Packet) Reason {
+	d.vlan.n = 0
+	d.vlan.ids = [2]uint16{}
+	d.ip6x.reset()
+	d.decoded = d.decoded[:0]
+	err := parser.DecodeLayers(data, &d.decoded)
+	var last gopacket.LayerType
+	var haveIP bool
+	for _, t := range d.decoded {
+		last = t
+		switch t {
+		case layers.LayerTypeEthernet:
+			p.HasMAC = true
+			copy(p.SrcMAC[:], d.eth.SrcMAC)
+			copy(p.DstMAC[:], d.eth.DstMAC)
+		case layers.LayerTypeLinuxSLL:
+			if d.sll.AddrLen == 6 {
+				p.HasMAC = true
+				copy(p.SrcMAC[:], d.sll.Addr)
+			}
+		case layers.LayerTypeLinuxSLL2:
+			if d.sll2.AddrLength == 6 {
+				p.HasMAC = true
+				copy(p.SrcMAC[:], d.sll2.Addr)
+			}
+		case layers.LayerTypePPPoE:
+			p.PPPoE = true
+		case layers.LayerTypeIPv4:
+			haveIP = true
+			p.Family = 4
+			copy(p.Src[:4], d.ip4.SrcIP.To4())
+			copy(p.Dst[:4], d.ip4.DstIP.To4())
+			p.Proto = uint8(d.ip4.Protocol)
+			p.IPLen = int(d.ip4.Length)
+			p.TTL = d.ip4.TTL
+		case layers.LayerTypeIPv6:
+			haveIP = true
+			p.Family = 6
+			copy(p.Src[:], d.ip6.SrcIP)
+			copy(p.Dst[:], d.ip6.DstIP)
+			p.Proto = uint8(d.ip6.NextHeader)
+			if d.ip6.HopByHop != nil {
+				p.Proto = uint8(d.ip6.HopByHop.NextHeader)
+			}
+			p.IPLen = 40 + int(d.ip6.Length)
+			if d.ip6.Length == 0 && d.ip6.HopByHop != nil {
+				p.IPLen = 40 + len(d.ip6.Payload) // jumbogram
+			}
+			p.TTL = d.ip6.HopLimit
+		case layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Fragment, layers.LayerTypeIPv6Destination:
+			p.Proto = d.ip6x.next
+		case layers.LayerTypeTCP:
+			p.SrcPort = uint16(d.tcp.SrcPort)
+			p.DstPort = uint16(d.tcp.DstPort)
+			p.Seq, p.Ack = d.tcp.Seq, d.tcp.Ack
+			p.TCPFlags = tcpFlags(&d.tcp)
+			p.Payload = d.tcp.Payload
+			p.PayloadLen = p.IPLen - d.ipHeaderLen(p) - int(d.tcp.DataOffset)*4
+		case layers.LayerTypeUDP:
+			p.SrcPort = uint16(d.udp.SrcPort)
+			p.DstPort = uint16(d.udp.DstPort)
+			p.Payload = d.udp.Payload
+			p.PayloadLen = int(d.udp.Length) - 8
+		case layers.LayerTypeICMPv4:
+			p.ICMPType = d.icmp4.TypeCode.Type()
+			p.ICMPCode = d.icmp4.TypeCode.Code()
+			p.ICMPID, p.ICMPSeq = d.icmp4.Id, d.icmp4.Seq
+			p.ICMPBody = d.icmp4.Payload
+		case layers.LayerTypeICMPv6:
+			p.ICMPType = d.icmp6.TypeCode.Type()
+			p.ICMPCode = d.icmp6.TypeCode.Code()
+			p.ICMPBody = d.icmp6.Payload
+			if len(p.ICMPBody) >= 4 && (p.ICMPType == 128 || p.ICMPType == 129) {
+				p.ICMPID = binary.BigEndian.Uint16(p.ICMPBody[0:2])
+				p.ICMPSeq = binary.BigEndian.Uint16(p.ICMPBody[2:4])
+			}
+		}
+	}
+	p.VLAN, p.InnerVLAN = d.vlan.ids[0], d.vlan.ids[1]
+	if p.PayloadLen < 0 {
+		p.PayloadLen = 0
+	}
+	if err != nil {
+		if !haveIP {
+			if parser.Truncated || isShort(last, data) {
+				return ReasonTruncated
+			}
+			return ReasonMalformed
+		}
+		if parser.Truncated {
+			return ReasonTruncated
+		}
+		return ReasonMalformed
+	}
+	if !haveIP {
+		return ReasonNonIP
+	}
+	// Fragments: IPv4 with MF or an offset, IPv6 with a fragment header.
+	if p.Family == 4 && (d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0) {
+		return d.fragment4(p)
+	}
+	if p.Family == 6 && d.ip6x.frag {
+		return d.fragment6(p)
+	}
+	switch last {
+	case layers.LayerTypeTCP, layers.LayerTypeUDP, layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:
+		return ReasonOK
+	}
+	return ReasonUnsupported
+}
+
+// isShort reports whether decoding stopped because the frame was too short
+// for the next header (gopacket does not always flag truncation).
+func isShort(last gopacket.LayerType, data []byte) bool {
+	return len(data) < 64 || last == gopacket.LayerTypeZero
+}
+
+func (d *Decoder) ipHeaderLen(p *Packet) int {
+	if p.Family == 4 {
+		return int(d.ip4.IHL) * 4
+	}
+	return len(d.ip6.Contents) + d.ip6x.hdrLen
+}
+
+func tcpFlags(t *layers.TCP) uint8 {
+	var f uint8
+	if t.FIN {
+		f |= FIN
+	}
+	if t.SYN {
+		f |= SYN
+	}
+	if t.RST {
+		f |= RST
+	}
+	if t.PSH {
+		f |= PSH
+	}
+	if t.ACK {
+		f |= ACK
+	}
+	if t.URG {
+		f |= URG
+	}
+	if t.ECE {
+		f |= ECE
+	}
+	if t.CWR {
+		f |= CWR
+	}
+	return f
+}
+
+// fragment4 stores an IPv4 fragment and, when it completes its datagram,
+// decodes the reassembled datagram into p.
+func (d *Decoder) fragment4(p *Packet) Reason {
+	ip := &d.ip4
+	hdr := ip.Contents
+	payload := ip.Payload
+	if want := int(ip.Length) - int(ip.IHL)*4; len(payload) > want {
+		payload = payload[:want]
+	}
+	if len(payload) < int(ip.Length)-int(ip.IHL)*4 {
+		// The snap length cut the fragment: it cannot be reassembled.
+		return ReasonFragDropped
+	}
+	var key fragKey
+	copy(key.src[:4], p.Src[:4])
+	copy(key.dst[:4], p.Dst[:4])
+	key.id = uint32(ip.Id)
+	key.proto = p.Proto
+	key.family = 4
+	whole, r := d.Defrag.add(key, p.TS, int(ip.FragOffset)*8, ip.Flags&layers.IPv4MoreFragments != 0, hdr, payload)
+	if r != ReasonOK {
+		return r
+	}
+	// whole is a complete IPv4 datagram with a fixed header.
+	return d.reparse(d.ip4p, whole, p)
+}
+
+func (d *Decoder) fragment6(p *Packet) Reason {
+	x := &d.ip6x
+	payload := x.payload
+	if len(payload) < x.fragPayloadLen {
+		return ReasonFragDropped
+	}
+	payload = payload[:x.fragPayloadLen]
+	var key fragKey
+	key.src, key.dst = p.Src, p.Dst
+	key.id = x.fragID
+	key.proto = x.next
+	key.family = 6
+	// The rebuilt datagram gets a plain 40-byte IPv6 header whose next
+	// header is the fragment header's.
+	var hdr [40]byte
+	copy(hdr[:], d.ip6.Contents[:40])
+	hdr[6] = x.next
+	whole, r := d.Defrag.add(key, p.TS, x.fragOffset, x.fragMore, hdr[:], payload)
+	if r != ReasonOK {
+		return r
+	}
+	return d.reparse(d.ip6p, whole, p)
+}
+
+func (d *Decoder) reparse(parser *gopacket.DecodingLayerParser, whole []byte, p *Packet) Reason {
+	keep := *p
+	*p = Packet{TS: keep.TS, WireLen: keep.WireLen, HasMAC: keep.HasMAC, SrcMAC: keep.SrcMAC,
+		DstMAC: keep.DstMAC, PPPoE: keep.PPPoE}
+	vlan, inner := keep.VLAN, keep.InnerVLAN
+	r := d.run(parser, whole, p)
+	p.VLAN, p.InnerVLAN = vlan, inner
+	p.Reassembled = true
+	if r == ReasonFragment {
+		// A reassembled datagram cannot be a fragment again.
+		return ReasonMalformed
+	}
+	return r
+}

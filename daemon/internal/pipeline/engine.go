@@ -1,0 +1,396 @@
+// Package pipeline runs the engine: it reads frames from a capture.Source,
+// shards them over worker goroutines by a symmetric hash of their IP
+// addresses (so a session always lives in one worker and its state needs no
+// lock), and merges what the workers emit into one ordered stream of
+// records, which it enriches (names from DNS) and hands to the sinks.
+//
+// # Batches and order
+//
+// The reader copies frames into batches. Every worker sees every batch and
+// handles the frames of its shard; when the last worker is done with a batch,
+// the merger sorts the batch's records by the position of the packet that
+// caused them, so the output depends only on the input, not on the number of
+// workers or on scheduling. Time is packet time: after each batch, every
+// worker expires idle state against the newest timestamp seen so far. On a
+// quiet live link the reader sends empty batches whose time advances with the
+// wall clock, so idle sessions still end.
+//
+// # Back-pressure
+//
+// Reading a file waits for free batches: nothing is lost. Live capture never
+// waits: when no batch is free the frame is dropped and counted
+// (Stats.QueueDrops); the kernel ring absorbs short bursts first.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"tamon/daemon/internal/capture"
+	"tamon/daemon/internal/flow"
+	"tamon/daemon/internal/namemap"
+	"tamon/daemon/internal/record"
+)
+
+// Config sets up an Engine.
+type Config struct {
+	Sensor       string
+	Workers      int         // 0: one per CPU, at most 4
+	BatchFrames  int         // frames per batch (default 512)
+	Batches      int         // batches in flight (default 2*Workers+2)
+	Flow         flow.Config // session table, per worker (MaxFlows is split over workers)
+	DNSTimeout   int64       // ns of packet time before an unanswered query is written (default 10 s)
+	DNSPending   int         // outstanding queries kept per worker (default 4096)
+	NameMapSize  int         // addresses in the DNS name map (default 16384)
+	FragSlots    int         // incomplete datagrams kept per worker (default 64)
+	Live         bool        // drop instead of waiting when the workers fall behind
+	IdleTick     time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.Workers <= 0 {
+		c.Workers = min(runtime.NumCPU(), 4)
+	}
+	if c.BatchFrames <= 0 {
+		c.BatchFrames = 512
+	}
+	if c.Batches <= 0 {
+		c.Batches = 2*c.Workers + 2
+	}
+	if c.Flow.MaxFlows <= 0 {
+		c.Flow = flow.DefaultConfig()
+	}
+	if c.DNSTimeout <= 0 {
+		c.DNSTimeout = 10e9
+	}
+	if c.DNSPending <= 0 {
+		c.DNSPending = 4096
+	}
+	if c.NameMapSize <= 0 {
+		c.NameMapSize = 16384
+	}
+	if c.FragSlots <= 0 {
+		c.FragSlots = 64
+	}
+	if c.IdleTick <= 0 {
+		c.IdleTick = time.Second
+	}
+}
+
+// Sink receives records. Write is called from one goroutine, in record
+// order, once per batch; it must not keep recs (the slice), but may keep the
+// records themselves. A Sink that can be slow must queue internally: the
+// engine waits for Write.
+type Sink interface {
+	Write(recs []record.Record) error
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(recs []record.Record) error
+
+// Write implements Sink.
+func (f SinkFunc) Write(recs []record.Record) error { return f(recs) }
+
+type frameMeta struct {
+	off, n uint32
+	wire   uint32
+	link   capture.LinkType
+	shard  uint8
+	ts     int64
+}
+
+type envelope struct {
+	seq  uint64 // packet position that caused the record
+	sub1 int64
+	sub2 uint64
+	rec  record.Record
+}
+
+const (
+	finalNone = iota
+	finalEOF
+	finalShutdown
+)
+
+type batch struct {
+	seq0    uint64 // position of frames[0]
+	buf     []byte
+	frames  []frameMeta
+	now     int64 // newest packet time so far (ns)
+	final   int
+	out     [][]envelope // per worker
+	pending atomic.Int32
+}
+
+// Engine is the capture and analysis engine. Create with New, run once
+// with Run. Stats may be called at any time from any goroutine.
+type Engine struct {
+	cfg     Config
+	sinks   []Sink
+	workers []*worker
+	names   *namemap.Map
+
+	free chan *batch
+	done chan *batch
+
+	frames     atomic.Uint64
+	bytes      atomic.Uint64
+	queueDrops atomic.Uint64
+	records    atomic.Uint64
+	src        atomic.Pointer[capture.Source]
+	stop       context.CancelFunc // stops the reader when a sink fails
+	recsBuf    []record.Record    // merger's scratch
+	envs       []envelope         // merger's scratch
+}
+
+// New returns an Engine that writes records to sinks.
+func New(cfg Config, sinks ...Sink) *Engine {
+	cfg.setDefaults()
+	e := &Engine{cfg: cfg, sinks: sinks, names: namemap.New(cfg.NameMapSize, 3600_000)}
+	per := cfg.Flow
+	per.MaxFlows = max(1, cfg.Flow.MaxFlows/cfg.Workers)
+	for i := 0; i < cfg.Workers; i++ {
+		e.workers = append(e.workers, newWorker(i, &e.cfg, per))
+	}
+	e.free = make(chan *batch, cfg.Batches)
+	e.done = make(chan *batch, cfg.Batches)
+	for i := 0; i < cfg.Batches; i++ {
+		b := &batch{buf: make([]byte, 0, 256<<10), frames: make([]frameMeta, 0, cfg.BatchFrames),
+			out: make([][]envelope, cfg.Workers)}
+		e.free <- b
+	}
+	return e
+}
+
+// Names returns the DNS name map. Only safe to use after Run returned.
+func (e *Engine) Names() *namemap.Map { return e.names }
+
+// Run reads src until it ends (io.EOF: every open session is written with
+// end_reason eof) or ctx is cancelled (end_reason shutdown), then returns
+// after every record reached the sinks. It returns a source error other than
+// io.EOF (for example a truncated file, after everything before the cut was
+// processed), or the first sink error.
+func (e *Engine) Run(ctx context.Context, src capture.Source) error {
+	e.src.Store(&src)
+	ctx, e.stop = context.WithCancel(ctx)
+	defer e.stop()
+	var wg sync.WaitGroup
+	ins := make([]chan *batch, len(e.workers))
+	for i, w := range e.workers {
+		ins[i] = make(chan *batch, e.cfg.Batches)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range ins[i] {
+				w.process(b)
+				if b.pending.Add(-1) == 0 {
+					e.done <- b
+				}
+			}
+		}()
+	}
+	mergeErr := make(chan error, 1)
+	go func() { mergeErr <- e.merge() }()
+
+	srcErr := e.read(ctx, src, ins)
+	for _, in := range ins {
+		close(in)
+	}
+	wg.Wait()
+	close(e.done)
+	err := <-mergeErr
+	if srcErr != nil && !errors.Is(srcErr, io.EOF) {
+		if err == nil {
+			err = srcErr
+		}
+	}
+	return err
+}
+
+func (e *Engine) dispatch(b *batch, ins []chan *batch) {
+	b.pending.Store(int32(len(ins)))
+	for _, in := range ins {
+		in <- b
+	}
+}
+
+// read is the reader loop; it returns the source's final error.
+func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch) error {
+	var (
+		f        capture.Frame
+		seq      uint64
+		now      int64
+		cur      *batch
+		lastWall = time.Now()
+		lastPkt  int64
+		srcErr   error
+	)
+	nw := len(e.workers)
+	take := func(wait bool) *batch {
+		if wait {
+			select {
+			case b := <-e.free:
+				return b
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		select {
+		case b := <-e.free:
+			return b
+		default:
+			return nil
+		}
+	}
+	send := func() {
+		cur.now = now
+		e.dispatch(cur, ins)
+		cur = nil
+	}
+	for {
+		if ctx.Err() != nil {
+			break
+		}
+		err := src.Next(&f)
+		if err != nil {
+			if errors.Is(err, capture.ErrTimeout) {
+				if cur != nil && len(cur.frames) > 0 {
+					send()
+				} else if time.Since(lastWall) >= e.cfg.IdleTick && lastPkt != 0 {
+					// A quiet link: advance packet time by the wall clock.
+					if b := take(false); b != nil {
+						cur = b
+						cur.seq0 = seq
+						now = lastPkt + int64(time.Since(lastWall))
+						send()
+					}
+				}
+				continue
+			}
+			srcErr = err
+			break
+		}
+		e.frames.Add(1)
+		e.bytes.Add(uint64(f.WireLen))
+		if cur == nil {
+			cur = take(!e.cfg.Live)
+			if cur == nil {
+				if ctx.Err() != nil {
+					break
+				}
+				e.queueDrops.Add(1)
+				continue
+			}
+			cur.seq0 = seq
+		}
+		if len(cur.buf)+len(f.Data) > cap(cur.buf) && len(cur.frames) > 0 {
+			send()
+			cur = take(!e.cfg.Live)
+			if cur == nil {
+				if ctx.Err() != nil {
+					break
+				}
+				e.queueDrops.Add(1)
+				continue
+			}
+			cur.seq0 = seq
+		}
+		off := len(cur.buf)
+		cur.buf = append(cur.buf, f.Data...)
+		cur.frames = append(cur.frames, frameMeta{off: uint32(off), n: uint32(len(f.Data)), wire: uint32(f.WireLen),
+			link: f.Link, ts: f.TS, shard: uint8(shardOf(f.Data, f.Link, nw))})
+		seq++
+		if f.TS > now {
+			now = f.TS
+		}
+		lastPkt, lastWall = now, time.Now()
+		if len(cur.frames) == cap(cur.frames) {
+			send()
+		}
+	}
+	if cur != nil && len(cur.frames) > 0 {
+		send()
+	}
+	// The final batch: flush everything still open.
+	final := finalEOF
+	if ctx.Err() != nil {
+		final = finalShutdown
+		if e.cfg.Live {
+			now = lastPkt + int64(time.Since(lastWall))
+		}
+	}
+	if cur == nil {
+		cur = <-e.free
+	}
+	cur.seq0 = seq
+	cur.final = final
+	send()
+	return srcErr
+}
+
+// merge orders each finished batch's records, enriches them and writes
+// them to the sinks. It owns the name map.
+func (e *Engine) merge() error {
+	var firstErr error
+	for b := range e.done {
+		envs := e.envs[:0]
+		for w := range b.out {
+			envs = append(envs, b.out[w]...)
+			clear(b.out[w])
+			b.out[w] = b.out[w][:0]
+		}
+		slices.SortStableFunc(envs, func(x, y envelope) int {
+			switch {
+			case x.seq != y.seq:
+				return cmpU(x.seq, y.seq)
+			case x.sub1 != y.sub1:
+				if x.sub1 < y.sub1 {
+					return -1
+				}
+				return 1
+			default:
+				return cmpU(x.sub2, y.sub2)
+			}
+		})
+		recs := e.recsBuf[:0]
+		for i := range envs {
+			r := envs[i].rec
+			e.enrich(r)
+			recs = append(recs, r)
+		}
+		if len(recs) > 0 && firstErr == nil {
+			e.records.Add(uint64(len(recs)))
+			for _, s := range e.sinks {
+				if err := s.Write(recs); err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("write records: %w", err)
+				}
+			}
+		}
+		clear(recs)
+		clear(envs)
+		e.recsBuf, e.envs = recs[:0], envs[:0]
+		b.buf, b.frames, b.final = b.buf[:0], b.frames[:0], finalNone
+		e.free <- b // never blocks: free holds every batch
+		if firstErr != nil && e.stop != nil {
+			e.stop()
+		}
+	}
+	return firstErr
+}
+
+func cmpU(a, b uint64) int {
+	if a < b {
+		return -1
+	}
+	if a > b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,198 @@
+package pipeline
+
+import (
+	"net/netip"
+	"sync/atomic"
+
+	"tamon/daemon/internal/decode"
+	"tamon/daemon/internal/flow"
+	"tamon/daemon/internal/record"
+)
+
+// worker owns one shard's state: decoder, session table, DNS tracker. All
+// of it is touched only by the worker's goroutine; counters are published
+// with atomics after each batch.
+type worker struct {
+	id     int
+	cfg    *Config
+	dec    *decode.Decoder
+	pkt    decode.Packet
+	table  *flow.Table
+	dns    *dnsTracker
+	arena  record.Arena
+	out    *[]envelope
+	ipStr  map[ipKey]string
+	macStr map[[6]byte]string
+	scratch []byte
+
+	// emission context: the record order key of whatever is emitted now
+	seq     uint64
+	sub     int64
+	expiry  bool
+	finalTS int64
+
+	icmp uint64
+	pub  atomic.Pointer[WorkerStats]
+}
+
+type ipKey struct {
+	a      [16]byte
+	family uint8
+}
+
+func newWorker(id int, cfg *Config, fc flow.Config) *worker {
+	w := &worker{id: id, cfg: cfg, dec: decode.NewDecoder(cfg.FragSlots),
+		ipStr: make(map[ipKey]string), macStr: make(map[[6]byte]string)}
+	w.table = flow.New(fc, w.sessionEnded)
+	w.dns = newDNSTracker(w, cfg.DNSPending, cfg.DNSTimeout)
+	w.pub.Store(&WorkerStats{})
+	return w
+}
+
+// process handles the frames of this worker's shard in b, then expires idle
+// state at b.now.
+func (w *worker) process(b *batch) {
+	w.out = &b.out[w.id]
+	w.expiry = false
+	for i := range b.frames {
+		fm := &b.frames[i]
+		if int(fm.shard) != w.id {
+			continue
+		}
+		w.seq = b.seq0 + uint64(i)
+		w.sub = 0
+		data := b.buf[fm.off : fm.off+fm.n]
+		if w.dec.Decode(data, fm.link, int(fm.wire), fm.ts, &w.pkt) != decode.ReasonOK {
+			continue
+		}
+		w.packet(&w.pkt)
+	}
+	// Expiry and flush records sort after every packet of the batch.
+	w.seq = b.seq0 + uint64(len(b.frames))
+	w.expiry = true
+	if b.now > 0 {
+		w.table.Expire(b.now)
+		w.dns.expire(b.now)
+	}
+	switch b.final {
+	case finalEOF, finalShutdown:
+		w.table.Flush(b.final == finalShutdown)
+		w.dns.flush()
+	}
+	w.publish()
+}
+
+func (w *worker) packet(p *decode.Packet) {
+	switch p.Proto {
+	case 6, 17:
+	default:
+		w.icmp++
+		return
+	}
+	s, dir := w.table.Packet(p)
+	if p.SrcPort == 53 || p.DstPort == 53 {
+		w.dns.packet(p, s, dir)
+	}
+}
+
+// emit queues r in the batch output with the current order key.
+func (w *worker) emit(r record.Record, sub1 int64, sub2 uint64) {
+	if !w.expiry {
+		sub1 = w.sub
+		sub2 = 0
+		w.sub++
+	}
+	*w.out = append(*w.out, envelope{seq: w.seq, sub1: sub1, sub2: sub2, rec: r})
+}
+
+func (w *worker) sessionEnded(s *flow.Session, reason string) {
+	r := w.arena.Session()
+	r.Sensor = w.cfg.Sensor
+	k := &s.Key
+	if k.Proto == 6 {
+		r.Proto = "tcp"
+	} else {
+		r.Proto = "udp"
+	}
+	ca, sa, cp, sp := k.A, k.B, k.PA, k.PB
+	if !s.ClientIsA {
+		ca, sa, cp, sp = k.B, k.A, k.PB, k.PA
+	}
+	r.ClientIP, r.ServerIP = w.ip(ca, k.Family), w.ip(sa, k.Family)
+	r.ClientPort, r.ServerPort = cp, sp
+	r.ClientMAC, r.ServerMAC = w.mac(s.ClientMAC), w.mac(s.ServerMAC)
+	r.VLAN = s.VLAN
+	r.StartTS, r.EndTS = s.Start/1e6, s.Last/1e6
+	r.BytesUp, r.BytesDown = s.BytesUp, s.BytesDown
+	r.PktsUp, r.PktsDown = uint64(s.PktsUp), uint64(s.PktsDown)
+	r.EndReason = reason
+	r.Timeline = w.arena.Steps(w.table.Timeline(s))
+	if k.Proto == 6 && (k.PA == 53 || k.PB == 53) {
+		w.dns.sessionEnded(k)
+	}
+	w.emit(r, s.Start, uint64(keyHash(k)))
+}
+
+func keyHash(k *flow.Key) uint32 {
+	// FNV-1a over the key: stable across runs and platforms.
+	h := uint32(2166136261)
+	add := func(b byte) { h = (h ^ uint32(b)) * 16777619 }
+	for _, b := range k.A {
+		add(b)
+	}
+	for _, b := range k.B {
+		add(b)
+	}
+	add(byte(k.PA >> 8))
+	add(byte(k.PA))
+	add(byte(k.PB >> 8))
+	add(byte(k.PB))
+	add(k.Proto)
+	return h
+}
+
+// ip returns the canonical text of an address, cached.
+func (w *worker) ip(a [16]byte, family uint8) string {
+	key := ipKey{a, family}
+	if s, ok := w.ipStr[key]; ok {
+		return s
+	}
+	var addr netip.Addr
+	if family == 4 {
+		addr = netip.AddrFrom4([4]byte(a[:4]))
+	} else {
+		addr = netip.AddrFrom16(a)
+	}
+	w.scratch = addr.AppendTo(w.scratch[:0])
+	s := w.arena.String(w.scratch)
+	if len(w.ipStr) >= 8192 {
+		clear(w.ipStr)
+	}
+	w.ipStr[key] = s
+	return s
+}
+
+// mac returns the lower-case colon-separated text of m, cached; "" for the
+// zero address (no link-layer address known).
+func (w *worker) mac(m [6]byte) string {
+	if m == ([6]byte{}) {
+		return ""
+	}
+	if s, ok := w.macStr[m]; ok {
+		return s
+	}
+	const hexd = "0123456789abcdef"
+	var b [17]byte
+	for i, x := range m {
+		if i > 0 {
+			b[i*3-1] = ':'
+		}
+		b[i*3], b[i*3+1] = hexd[x>>4], hexd[x&0xf]
+	}
+	s := w.arena.String(b[:])
+	if len(w.macStr) >= 4096 {
+		clear(w.macStr)
+	}
+	w.macStr[m] = s
+	return s
+}

@@ -1,0 +1,82 @@
+package record
+
+import "unsafe"
+
+// Arena carves records, strings, timelines and answer lists out of large
+// blocks, so that the engine builds records without one allocation per
+// record. Nothing is ever written to a block region after it was handed
+// out: the strings are immutable like any Go string, and a block is freed
+// by the garbage collector once no record refers to it. An Arena is owned by
+// one goroutine; what it hands out may be passed to others.
+type Arena struct {
+	buf     []byte
+	steps   []Step
+	sess    []Session
+	dns     []DNS
+	answers []Answer
+}
+
+const (
+	arenaBytes   = 64 << 10
+	arenaRecords = 256
+)
+
+// String returns b as a string backed by the arena.
+func (a *Arena) String(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > arenaBytes/4 {
+		return string(b)
+	}
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.buf = make([]byte, 0, arenaBytes)
+	}
+	start := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return unsafe.String(&a.buf[start], len(b))
+}
+
+// Steps returns a copy of tl backed by the arena.
+func (a *Arena) Steps(tl []Step) []Step {
+	if len(tl) == 0 {
+		return nil
+	}
+	if cap(a.steps)-len(a.steps) < len(tl) {
+		a.steps = make([]Step, 0, max(4096, len(tl)))
+	}
+	start := len(a.steps)
+	a.steps = append(a.steps, tl...)
+	return a.steps[start:len(a.steps):len(a.steps)]
+}
+
+// Session returns a zeroed Session backed by the arena.
+func (a *Arena) Session() *Session {
+	if len(a.sess) == cap(a.sess) {
+		a.sess = make([]Session, 0, arenaRecords)
+	}
+	a.sess = a.sess[:len(a.sess)+1]
+	return &a.sess[len(a.sess)-1]
+}
+
+// DNS returns a zeroed DNS record backed by the arena.
+func (a *Arena) DNS() *DNS {
+	if len(a.dns) == cap(a.dns) {
+		a.dns = make([]DNS, 0, arenaRecords)
+	}
+	a.dns = a.dns[:len(a.dns)+1]
+	return &a.dns[len(a.dns)-1]
+}
+
+// Answers returns a zeroed slice of n answers backed by the arena.
+func (a *Arena) Answers(n int) []Answer {
+	if n == 0 {
+		return nil
+	}
+	if cap(a.answers)-len(a.answers) < n {
+		a.answers = make([]Answer, 0, max(1024, n))
+	}
+	start := len(a.answers)
+	a.answers = a.answers[:start+n]
+	return a.answers[start : start+n : start+n]
+}
