@@ -48,29 +48,29 @@ type Packet struct {
 	TS      int64 // capture time, Unix nanoseconds
 	WireLen int   // frame length on the wire
 
-	HasMAC     bool
-	SrcMAC     [6]byte
-	DstMAC     [6]byte
-	VLAN       uint16 // outermost 802.1Q/802.1ad tag, 0 when untagged
-	InnerVLAN  uint16 // second tag of a QinQ frame
-	PPPoE      bool
-	Family     uint8 // 4 or 6
-	Src, Dst   [16]byte
-	Proto      uint8 // IP protocol of the transport layer
-	IPLen      int   // IP bytes on the wire (header included), from the IP header
-	TTL        uint8
-	SrcPort    uint16
-	DstPort    uint16
-	TCPFlags   uint8
-	Seq, Ack   uint32
-	Payload    []byte // transport payload as captured (may be cut by the snap length)
-	PayloadLen int    // transport payload length on the wire
-	ICMPType   uint8
-	ICMPCode   uint8
-	ICMPID     uint16 // echo identifier
-	ICMPSeq    uint16 // echo sequence
-	ICMPBody   []byte // ICMP message body after the 4-byte header (e.g. a quoted header)
-	Reassembled bool  // the datagram was rebuilt from fragments
+	HasMAC      bool
+	SrcMAC      [6]byte
+	DstMAC      [6]byte
+	VLAN        uint16 // outermost 802.1Q/802.1ad tag, 0 when untagged
+	InnerVLAN   uint16 // second tag of a QinQ frame
+	PPPoE       bool
+	Family      uint8 // 4 or 6
+	Src, Dst    [16]byte
+	Proto       uint8 // IP protocol of the transport layer
+	IPLen       int   // IP bytes on the wire (header included), from the IP header
+	TTL         uint8
+	SrcPort     uint16
+	DstPort     uint16
+	TCPFlags    uint8
+	Seq, Ack    uint32
+	Payload     []byte // transport payload as captured (may be cut by the snap length)
+	PayloadLen  int    // transport payload length on the wire
+	ICMPType    uint8
+	ICMPCode    uint8
+	ICMPID      uint16 // echo identifier
+	ICMPSeq     uint16 // echo sequence
+	ICMPBody    []byte // ICMP message body after the 4-byte header (e.g. a quoted header)
+	Reassembled bool   // the datagram was rebuilt from fragments
 }
 
 // AddrLen is the number of meaningful address bytes: 4 or 16.
@@ -118,6 +118,9 @@ type Decoder struct {
 	Defrag *Defragmenter
 	// Counts holds how many frames ended with each Reason.
 	Counts [NumReasons]uint64
+	// ShortTCP counts TCP packets decoded from a header cut after its
+	// flags (they are also in Counts[ReasonOK]).
+	ShortTCP uint64
 }
 
 // NewDecoder returns a Decoder whose Defragmenter keeps at most maxDatagrams
@@ -263,6 +266,13 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 	if p.PayloadLen < 0 {
 		p.PayloadLen = 0
 	}
+	if err != nil && haveIP && last != layers.LayerTypeTCP && last != layers.LayerTypeUDP &&
+		p.Proto == 6 && d.shortTCP(p) {
+		// The snap length cut the TCP header after its flags: the packet
+		// still belongs to its session (tshark counts it too).
+		err = nil
+		last = layers.LayerTypeTCP
+	}
 	if err != nil {
 		if !haveIP {
 			if parser.Truncated || isShort(last, data) {
@@ -290,6 +300,32 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 		return ReasonOK
 	}
 	return ReasonUnsupported
+}
+
+// shortTCP fills the TCP fields of p from a TCP header that gopacket
+// refused because it is cut short, when at least the ports, sequence
+// numbers and flags (14 bytes) were captured.
+func (d *Decoder) shortTCP(p *Packet) bool {
+	var rest []byte
+	if p.Family == 4 {
+		rest = d.ip4.Payload
+	} else if len(d.ip6x.payload) > 0 || d.ip6x.hdrLen > 0 {
+		rest = d.ip6x.payload
+	} else {
+		rest = d.ip6.Payload
+	}
+	if len(rest) < 14 || (p.Family == 4 && (d.ip4.FragOffset != 0 || d.ip4.Flags&layers.IPv4MoreFragments != 0)) {
+		return false
+	}
+	p.SrcPort = binary.BigEndian.Uint16(rest[0:2])
+	p.DstPort = binary.BigEndian.Uint16(rest[2:4])
+	p.Seq = binary.BigEndian.Uint32(rest[4:8])
+	p.Ack = binary.BigEndian.Uint32(rest[8:12])
+	p.TCPFlags = rest[13]
+	p.Payload = nil
+	p.PayloadLen = max(0, p.IPLen-d.ipHeaderLen(p)-int(rest[12]>>4)*4)
+	d.ShortTCP++
+	return true
 }
 
 // isShort reports whether decoding stopped because the frame was too short

@@ -41,17 +41,17 @@ import (
 
 // Config sets up an Engine.
 type Config struct {
-	Sensor       string
-	Workers      int         // 0: one per CPU, at most 4
-	BatchFrames  int         // frames per batch (default 512)
-	Batches      int         // batches in flight (default 2*Workers+2)
-	Flow         flow.Config // session table, per worker (MaxFlows is split over workers)
-	DNSTimeout   int64       // ns of packet time before an unanswered query is written (default 10 s)
-	DNSPending   int         // outstanding queries kept per worker (default 4096)
-	NameMapSize  int         // addresses in the DNS name map (default 16384)
-	FragSlots    int         // incomplete datagrams kept per worker (default 64)
-	Live         bool        // drop instead of waiting when the workers fall behind
-	IdleTick     time.Duration
+	Sensor      string
+	Workers     int         // 0: one per CPU, at most 4
+	BatchFrames int         // frames per batch (default 512)
+	Batches     int         // batches in flight (default 2*Workers+2)
+	Flow        flow.Config // session table, per worker (MaxFlows is split over workers)
+	DNSTimeout  int64       // ns of packet time before an unanswered query is written (default 10 s)
+	DNSPending  int         // outstanding queries kept per worker (default 4096)
+	NameMapSize int         // addresses in the DNS name map (default 16384)
+	FragSlots   int         // incomplete datagrams kept per worker (default 64)
+	Live        bool        // drop instead of waiting when the workers fall behind
+	IdleTick    time.Duration
 }
 
 func (c *Config) setDefaults() {

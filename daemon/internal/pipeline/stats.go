@@ -10,15 +10,16 @@ import (
 
 // WorkerStats is one worker's snapshot, published after each batch.
 type WorkerStats struct {
-	Decode [decode.NumReasons]uint64
-	Defrag decode.DefragStats
-	Flow   flow.Counters
-	DNS    DNSCounters
-	ICMP   uint64
+	Decode   [decode.NumReasons]uint64
+	Defrag   decode.DefragStats
+	Flow     flow.Counters
+	DNS      DNSCounters
+	ICMP     uint64
+	ShortTCP uint64
 }
 
 func (w *worker) publish() {
-	s := &WorkerStats{Decode: w.dec.Counts, Defrag: w.dec.Defrag.Stats, Flow: w.table.C, DNS: w.dns.C, ICMP: w.icmp}
+	s := &WorkerStats{Decode: w.dec.Counts, Defrag: w.dec.Defrag.Stats, Flow: w.table.C, DNS: w.dns.C, ICMP: w.icmp, ShortTCP: w.dec.ShortTCP}
 	w.pub.Store(s)
 }
 
@@ -35,7 +36,8 @@ type Stats struct {
 	Flow        flow.Counters
 	DNS         DNSCounters
 	ICMP        uint64
-	NameMap     int // addresses in the DNS name map (after Run)
+	ShortTCP    uint64 // TCP packets whose header the snap length cut after the flags
+	NameMap     int    // addresses in the DNS name map (after Run)
 }
 
 // Stats returns the current counters. Worker counters lag by at most one
@@ -66,6 +68,7 @@ func (e *Engine) Stats() Stats {
 		s.DNS.Orphans += ws.DNS.Orphans
 		s.DNS.TCPGaps += ws.DNS.TCPGaps
 		s.ICMP += ws.ICMP
+		s.ShortTCP += ws.ShortTCP
 	}
 	return s
 }
@@ -77,6 +80,7 @@ func (s *Stats) WriteSummary(w io.Writer) {
 	for i := decode.Reason(0); i < decode.NumReasons; i++ {
 		fmt.Fprintf(w, "decode_%s %d\n", i, s.Decode[i])
 	}
+	fmt.Fprintf(w, "decode_short_tcp_header %d\n", s.ShortTCP)
 	fmt.Fprintf(w, "fragments %d\nreassembled %d\nfrag_timed_out %d\nfrag_dropped %d\n",
 		s.Defrag.Fragments, s.Defrag.Reassembled, s.Defrag.TimedOut, s.Defrag.Dropped)
 	fmt.Fprintf(w, "sessions_open %d\nsessions_opened %d\nsessions_ended %d\nsessions_evicted %d\nsessions_port_reuse %d\n",

@@ -13,16 +13,16 @@ import (
 // of it is touched only by the worker's goroutine; counters are published
 // with atomics after each batch.
 type worker struct {
-	id     int
-	cfg    *Config
-	dec    *decode.Decoder
-	pkt    decode.Packet
-	table  *flow.Table
-	dns    *dnsTracker
-	arena  record.Arena
-	out    *[]envelope
-	ipStr  map[ipKey]string
-	macStr map[[6]byte]string
+	id      int
+	cfg     *Config
+	dec     *decode.Decoder
+	pkt     decode.Packet
+	table   *flow.Table
+	dns     *dnsTracker
+	arena   record.Arena
+	out     *[]envelope
+	ipStr   map[ipKey]string
+	macStr  map[[6]byte]string
 	scratch []byte
 
 	// emission context: the record order key of whatever is emitted now
