@@ -286,6 +286,9 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 		return ReasonMalformed
 	}
 	if !haveIP {
+		if d.wantedIP(last) {
+			return ReasonTruncated // the frame ends where the IP header should start
+		}
 		return ReasonNonIP
 	}
 	// Fragments: IPv4 with MF or an offset, IPv6 with a fragment header.
@@ -300,6 +303,27 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 		return ReasonOK
 	}
 	return ReasonUnsupported
+}
+
+// wantedIP reports whether the last link-layer header decoded announced
+// an IP header next.
+func (d *Decoder) wantedIP(last gopacket.LayerType) bool {
+	var next gopacket.LayerType
+	switch last {
+	case layers.LayerTypeEthernet:
+		next = d.eth.NextLayerType()
+	case layers.LayerTypeDot1Q:
+		next = d.vlan.NextLayerType()
+	case layers.LayerTypePPPoE:
+		next = d.pppoe.NextLayerType()
+	case layers.LayerTypeLinuxSLL:
+		next = d.sll.NextLayerType()
+	case layers.LayerTypeLinuxSLL2:
+		next = d.sll2.NextLayerType()
+	case layers.LayerTypeLoopback:
+		next = d.loop.NextLayerType()
+	}
+	return next == layers.LayerTypeIPv4 || next == layers.LayerTypeIPv6
 }
 
 // shortTCP fills the TCP fields of p from a TCP header that gopacket
