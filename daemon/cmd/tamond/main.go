@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
@@ -93,6 +94,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer src.Close()
+	if live {
+		fmt.Fprintf(stderr, "tamond: capturing on %s\n", src.Name())
+	}
 
 	out := bufio.NewWriterSize(stdout, 256<<10)
 	sink := &jsonSink{w: out, flushEach: live}
@@ -107,6 +111,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	st := eng.Stats()
 	if !live {
 		st.WriteSummary(stderr)
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(stderr, "heap_allocs %d\n", ms.Mallocs)
 	}
 	if runErr != nil {
 		fmt.Fprintln(stderr, "tamond:", runErr)

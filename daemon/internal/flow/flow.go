@@ -84,6 +84,7 @@ type Session struct {
 
 	isn     uint32
 	hash    uint32
+	tl      uint32 // first timeline block + 1 (0: none yet)
 	prev    uint32
 	next    uint32
 	list    uint8
@@ -133,19 +134,30 @@ type Counters struct {
 const chunkBits = 10
 const chunkSize = 1 << chunkBits
 
+// Timelines are kept in blocks of blockSteps steps, chained, so that a
+// short session holds one block and only long ones hold more.
+const blockSteps = 16
+
+type tlBlock struct {
+	steps [blockSteps]record.Step
+	next  uint32 // next block + 1
+}
+
 // Table is the session table.
 type Table struct {
-	cfg      Config
-	chunks   [][]Session
-	tlChunks [][]record.Step
-	nalloc   uint32 // sessions ever allocated (slab high-water mark)
-	free     []uint32
-	index    []uint32 // open addressing: 0 empty, else session index + 1
-	mask     uint32
-	heads    [numLists]uint32
-	tails    [numLists]uint32
-	onEnd    func(s *Session, reason string)
-	C        Counters
+	cfg     Config
+	chunks  [][]Session
+	blocks  [][]tlBlock // timeline blocks, allocated in chunks as needed
+	nblocks uint32
+	freeBlk []uint32
+	nalloc  uint32 // sessions ever allocated (slab high-water mark)
+	free    []uint32
+	index   []uint32 // open addressing: 0 empty, else session index + 1
+	mask    uint32
+	heads   [numLists]uint32
+	tails   [numLists]uint32
+	onEnd   func(s *Session, reason string)
+	C       Counters
 }
 
 // New returns an empty Table. onEnd is called for every session that ends,
@@ -177,12 +189,65 @@ func (t *Table) Config() Config { return t.cfg }
 
 func (t *Table) at(i uint32) *Session { return &t.chunks[i>>chunkBits][i&(chunkSize-1)] }
 
-// Timeline returns the timeline of s (valid until s is reused).
-func (t *Table) Timeline(s *Session) []record.Step {
-	i := t.indexOf(s)
-	n := t.cfg.Timeline
-	base := int(i&(chunkSize-1)) * n
-	return t.tlChunks[i>>chunkBits][base : base+int(s.ntl)]
+// AppendTimeline appends the timeline of s to dst.
+func (t *Table) AppendTimeline(dst []record.Step, s *Session) []record.Step {
+	n := int(s.ntl)
+	for b := s.tl; b != 0 && n > 0; {
+		blk := t.block(b - 1)
+		k := min(n, blockSteps)
+		dst = append(dst, blk.steps[:k]...)
+		n -= k
+		b = blk.next
+	}
+	return dst
+}
+
+func (t *Table) block(i uint32) *tlBlock { return &t.blocks[i>>chunkBits][i&(chunkSize-1)] }
+
+func (t *Table) allocBlock() uint32 {
+	if n := len(t.freeBlk); n > 0 {
+		i := t.freeBlk[n-1]
+		t.freeBlk = t.freeBlk[:n-1]
+		t.block(i).next = 0
+		return i
+	}
+	i := t.nblocks
+	if int(i>>chunkBits) == len(t.blocks) {
+		t.blocks = append(t.blocks, make([]tlBlock, chunkSize))
+	}
+	t.nblocks++
+	return i
+}
+
+// addStep appends st to the timeline of s.
+func (t *Table) addStep(s *Session, st record.Step) {
+	n := int(s.ntl)
+	if n%blockSteps == 0 {
+		nb := t.allocBlock() + 1
+		if n == 0 {
+			s.tl = nb
+		} else {
+			b := t.block(s.tl - 1)
+			for b.next != 0 {
+				b = t.block(b.next - 1)
+			}
+			b.next = nb
+		}
+	}
+	b := t.block(s.tl - 1)
+	for k := n / blockSteps; k > 0; k-- {
+		b = t.block(b.next - 1)
+	}
+	b.steps[n%blockSteps] = st
+	s.ntl++
+}
+
+func (t *Table) freeBlocks(s *Session) {
+	for b := s.tl; b != 0; {
+		next := t.block(b - 1).next
+		t.freeBlk = append(t.freeBlk, b-1)
+		b = next
+	}
 }
 
 func (t *Table) indexOf(s *Session) uint32 {
@@ -303,7 +368,6 @@ func (t *Table) alloc() uint32 {
 	i := t.nalloc
 	if int(i>>chunkBits) == len(t.chunks) {
 		t.chunks = append(t.chunks, make([]Session, chunkSize))
-		t.tlChunks = append(t.tlChunks, make([]record.Step, chunkSize*t.cfg.Timeline))
 	}
 	t.nalloc++
 	return i
@@ -357,6 +421,7 @@ func (t *Table) end(i uint32, reason int) {
 	_, j := t.lookup(&s.Key, s.hash)
 	t.removeSlot(j)
 	t.unlink(i, s)
+	t.freeBlocks(s)
 	*s = Session{}
 	t.free = append(t.free, i)
 }
@@ -432,13 +497,8 @@ func (t *Table) Packet(p *decode.Packet) (*Session, uint8) {
 	}
 	s.Last = p.TS
 	if int(s.ntl) < t.cfg.Timeline {
-		base := int(i&(chunkSize-1)) * t.cfg.Timeline
-		dt := (p.TS - s.Start) / 1e6
-		if dt < 0 {
-			dt = 0
-		}
-		t.tlChunks[i>>chunkBits][base+int(s.ntl)] = record.Step{DT: uint32(min(dt, 1<<32-1)), Dir: dir, Flags: p.TCPFlags, Len: uint16(min(p.IPLen, 0xffff))}
-		s.ntl++
+		dt := max((p.TS-s.Start)/1e6, 0)
+		t.addStep(s, record.Step{DT: uint32(min(dt, 1<<32-1)), Dir: dir, Flags: p.TCPFlags, Len: uint16(min(p.IPLen, 0xffff))})
 	}
 	if tcp {
 		f := p.TCPFlags
@@ -530,6 +590,20 @@ func (t *Table) Flush(shutdown bool) {
 				t.end(h, r)
 			}
 		}
+	}
+}
+
+// End ends the open session s now: a closed one with its own reason, the
+// others with end_reason eof, or shutdown when shutdown is set.
+func (t *Table) End(s *Session, shutdown bool) {
+	i := t.indexOf(s)
+	switch {
+	case s.state&flagClosed != 0:
+		t.end(i, int(s.reason))
+	case shutdown:
+		t.end(i, reasonShutdown)
+	default:
+		t.end(i, reasonEOF)
 	}
 }
 

@@ -48,7 +48,7 @@ func runTable(cfg Config, pkts []pk, expireAt int64, flush bool) []ended {
 		if !s.ClientIsA {
 			cp = s.Key.PB
 		}
-		out = append(out, ended{reason, s.PktsUp, s.PktsDown, cp, false, len(t.Timeline(s))})
+		out = append(out, ended{reason, s.PktsUp, s.PktsDown, cp, false, len(t.AppendTimeline(nil, s))})
 	})
 	for _, x := range pkts {
 		p := mkPacket(x)

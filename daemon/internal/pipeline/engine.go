@@ -23,6 +23,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"tamon/daemon/internal/capture"
 	"tamon/daemon/internal/flow"
@@ -310,7 +312,10 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 		if f.TS > now {
 			now = f.TS
 		}
-		lastPkt, lastWall = now, time.Now()
+		lastPkt = now
+		if e.cfg.Live && len(cur.frames)&63 == 1 {
+			lastWall = time.Now()
+		}
 		if len(cur.frames) == cap(cur.frames) {
 			send()
 		}
@@ -376,6 +381,9 @@ func (e *Engine) merge() error {
 		clear(recs)
 		clear(envs)
 		e.recsBuf, e.envs = recs[:0], envs[:0]
+		if b.final != finalNone && firstErr == nil {
+			firstErr = e.flushSessions(b.final == finalShutdown)
+		}
 		b.buf, b.frames, b.final = b.buf[:0], b.frames[:0], finalNone
 		e.free <- b // never blocks: free holds every batch
 		if firstErr != nil && e.stop != nil {
@@ -383,6 +391,95 @@ func (e *Engine) merge() error {
 		}
 	}
 	return firstErr
+}
+
+// flushSessions ends every open session after the final batch, when the
+// workers are done and their tables belong to the merger. Sessions are
+// written oldest first (start time, then a hash of the 5-tuple), merged
+// across workers, in chunks, so that a table of 100,000 sessions never
+// exists twice in memory as records.
+func (e *Engine) flushSessions(shutdown bool) error {
+	type cursor struct {
+		w    *worker
+		open []*flow.Session
+		hash []uint32
+		i    int
+	}
+	var cs []*cursor
+	for _, w := range e.workers {
+		c := &cursor{w: w}
+		w.table.Each(func(s *flow.Session) { c.open = append(c.open, s) })
+		slices.SortFunc(c.open, func(a, b *flow.Session) int { return cmpSession(a, b) })
+		cs = append(cs, c)
+	}
+	var chunk []envelope
+	recs := e.recsBuf[:0]
+	write := func() error {
+		recs = recs[:0]
+		for _, env := range chunk {
+			e.enrich(env.rec)
+			recs = append(recs, env.rec)
+		}
+		chunk = chunk[:0]
+		if len(recs) == 0 {
+			return nil
+		}
+		e.records.Add(uint64(len(recs)))
+		for _, s := range e.sinks {
+			if err := s.Write(recs); err != nil {
+				return fmt.Errorf("write records: %w", err)
+			}
+		}
+		clear(recs)
+		return nil
+	}
+	for {
+		var best *cursor
+		for _, c := range cs {
+			if c.i < len(c.open) && (best == nil || cmpSession(c.open[c.i], best.open[best.i]) < 0) {
+				best = c
+			}
+		}
+		if best == nil {
+			break
+		}
+		s := best.open[best.i]
+		best.i++
+		w := best.w
+		w.out = &chunk
+		w.expiry = true
+		w.table.End(s, shutdown)
+		if len(chunk) >= 1024 {
+			if err := write(); err != nil {
+				return err
+			}
+		}
+	}
+	err := write()
+	for _, w := range e.workers {
+		w.publish()
+	}
+	e.recsBuf = recs[:0]
+	return err
+}
+
+// cmpSession orders sessions by start time, then 5-tuple hash, then key.
+func cmpSession(a, b *flow.Session) int {
+	if a.Start != b.Start {
+		if a.Start < b.Start {
+			return -1
+		}
+		return 1
+	}
+	ha, hb := keyHash(&a.Key), keyHash(&b.Key)
+	if ha != hb {
+		return cmpU(uint64(ha), uint64(hb))
+	}
+	return bytes.Compare(unsafeKeyBytes(&a.Key), unsafeKeyBytes(&b.Key))
+}
+
+func unsafeKeyBytes(k *flow.Key) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(k)), unsafe.Sizeof(*k))
 }
 
 func cmpU(a, b uint64) int {

@@ -24,6 +24,7 @@ type worker struct {
 	ipStr   map[ipKey]string
 	macStr  map[[6]byte]string
 	scratch []byte
+	tl      []record.Step
 
 	// emission context: the record order key of whatever is emitted now
 	seq     uint64
@@ -74,9 +75,9 @@ func (w *worker) process(b *batch) {
 		w.table.Expire(b.now)
 		w.dns.expire(b.now)
 	}
-	switch b.final {
-	case finalEOF, finalShutdown:
-		w.table.Flush(b.final == finalShutdown)
+	if b.final != finalNone {
+		// Open sessions are flushed by the merger once every worker is
+		// done (Engine.flushSessions), streaming, in a global order.
 		w.dns.flush()
 	}
 	w.publish()
@@ -126,7 +127,8 @@ func (w *worker) sessionEnded(s *flow.Session, reason string) {
 	r.BytesUp, r.BytesDown = s.BytesUp, s.BytesDown
 	r.PktsUp, r.PktsDown = uint64(s.PktsUp), uint64(s.PktsDown)
 	r.EndReason = reason
-	r.Timeline = w.arena.Steps(w.table.Timeline(s))
+	w.tl = w.table.AppendTimeline(w.tl[:0], s)
+	r.Timeline = w.arena.Steps(w.tl)
 	if k.Proto == 6 && (k.PA == 53 || k.PB == 53) {
 		w.dns.sessionEnded(k)
 	}

@@ -1,0 +1,70 @@
+# tamon: build, test and benchmark. Every target works on a fresh Debian
+# machine after `make setup` (see README.md).
+
+GO       ?= go
+PKGS     := ./...
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BENCH_PACKETS ?= 1000000
+
+export CGO_ENABLED=0
+
+.PHONY: all setup build test race unit lint cross fuzz bench clean
+
+all: build
+
+# Debian packages the tests use: iproute2 for the network-namespace capture
+# test; tshark only to regenerate corpus expectations by hand.
+setup:
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 shellcheck >/dev/null
+	@$(GO) version | awk '{ split($$3, v, "."); if (v[2] + 0 < 26) { print "tamon needs Go 1.26 or newer, found " $$3; exit 1 } }'
+	$(GO) mod download
+
+build:
+	mkdir -p bin
+	$(GO) build $(GOFLAGS_BUILD) -o bin/tamond ./daemon/cmd/tamond
+	$(GO) build $(GOFLAGS_BUILD) -o bin/tamon-benchgen ./daemon/cmd/tamon-benchgen
+	$(GO) build $(GOFLAGS_BUILD) -o bin/tamon-bench ./daemon/cmd/tamon-bench
+
+# The one test command (README, .ci/run): static checks, every test with the
+# race detector (it needs cgo), and the cross-compile check.
+test: lint race cross
+
+race:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+lint:
+	@out=$$(gofmt -l daemon); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	@if command -v shellcheck >/dev/null; then shellcheck .ci/run; fi
+
+# OpenWrt targets: amd64, arm64, arm (v7), mipsle and mips (soft float).
+cross:
+	@mkdir -p dist
+	@set -e; for t in amd64: arm64: arm:7 mipsle:softfloat mips:softfloat; do \
+		arch=$${t%%:*}; v=$${t#*:}; \
+		env GOOS=linux GOARCH=$$arch GOARM=$$( [ $$arch = arm ] && echo $$v ) GOMIPS=$$( case $$arch in mips*) echo $$v;; esac ) \
+			$(GO) build $(GOFLAGS_BUILD) -o dist/tamond-linux-$$arch ./daemon/cmd/tamond; \
+		printf '%-8s %s bytes\n' $$arch $$(stat -c %s dist/tamond-linux-$$arch); \
+	done
+
+# Short fuzz runs of every parser of untrusted bytes.
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./daemon/internal/decode
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./daemon/internal/dissect/dns
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./daemon/internal/uci
+
+# Generated captures, then packets/s, MB/s, allocations and peak RSS of the
+# bare gopacket loop, the in-process engine and tamond -r -json; and peak RSS
+# with 16,384 and 100,000 open sessions. Figures go to BENCHMARKS.md.
+bench: build
+	./bin/tamon-bench -dir .bench -packets $(BENCH_PACKETS) -tamond bin/tamond
+
+clean:
+	rm -rf bin dist .bench
