@@ -1,0 +1,253 @@
+// Command tamon-bench is `make bench`: it generates deterministic captures
+// with package benchgen and measures, each in a fresh child process so that
+// peak RSS belongs to one measurement:
+//
+//   - bare: a gopacket DecodingLayerParser loop over the file (the practical
+//     decode limit);
+//   - engine: the in-process engine (pipeline) with a sink that drops records;
+//   - tamond: `tamond -r FILE -json >/dev/null`;
+//   - open-N: `tamond -r` over a capture that leaves N sessions open until
+//     the end of input, for peak RSS against the session count.
+//
+// It prints a Markdown report (packets/s, MB/s, allocations per packet,
+// peak RSS, and the ratios to the bare loop) for BENCHMARKS.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"tamon/daemon/internal/benchgen"
+	"tamon/daemon/internal/capture"
+	"tamon/daemon/internal/pipeline"
+	"tamon/daemon/internal/record"
+)
+
+type result struct {
+	Name    string  `json:"name"`
+	Packets uint64  `json:"packets"`
+	Bytes   uint64  `json:"bytes"`
+	Seconds float64 `json:"seconds"`
+	Allocs  uint64  `json:"allocs"`
+	MaxRSS  int64   `json:"max_rss_kb"`
+	Records uint64  `json:"records"`
+}
+
+func main() {
+	dir := flag.String("dir", ".bench", "folder for the generated captures")
+	packets := flag.Int("packets", 1_000_000, "packets in the home-LAN mix")
+	tamond := flag.String("tamond", "bin/tamond", "tamond binary to measure")
+	child := flag.String("child", "", "internal: run one measurement (bare|engine) on -file")
+	file := flag.String("file", "", "internal: capture for -child")
+	runs := flag.Int("runs", 3, "runs per measurement; the fastest is reported")
+	flag.Parse()
+	if *child != "" {
+		r, err := measureChild(*child, *file)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "tamon-bench:", err)
+			os.Exit(1)
+		}
+		json.NewEncoder(os.Stdout).Encode(r)
+		return
+	}
+	if err := report(*dir, *packets, *tamond, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "tamon-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func generate(path string, fn func(w *bufio.Writer) (benchgen.Stats, error)) (benchgen.Stats, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return benchgen.Stats{}, err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	st, err := fn(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return st, err
+}
+
+func report(dir string, packets int, tamond string, runs int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	mix := filepath.Join(dir, fmt.Sprintf("mix-%d.pcap", packets))
+	st, err := generate(mix, func(w *bufio.Writer) (benchgen.Stats, error) {
+		return benchgen.Mix(w, benchgen.Options{Packets: packets, Seed: 1})
+	})
+	if err != nil {
+		return fmt.Errorf("generate %s: %w", mix, err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	best := func(name string, run func() (result, error)) (result, error) {
+		var b result
+		for i := 0; i < runs; i++ {
+			r, err := run()
+			if err != nil {
+				return r, fmt.Errorf("%s: %w", name, err)
+			}
+			if i == 0 || r.Seconds < b.Seconds {
+				b = r
+			}
+		}
+		return b, nil
+	}
+	bare, err := best("bare", func() (result, error) { return runChild(self, "bare", mix) })
+	if err != nil {
+		return err
+	}
+	eng, err := best("engine", func() (result, error) { return runChild(self, "engine", mix) })
+	if err != nil {
+		return err
+	}
+	td, err := best("tamond", func() (result, error) { return runTamond(tamond, mix, "", "") })
+	if err != nil {
+		return err
+	}
+	var opens []result
+	for _, n := range []int{16384, 100000} {
+		path := filepath.Join(dir, fmt.Sprintf("open-%d.pcap", n))
+		if _, err := generate(path, func(w *bufio.Writer) (benchgen.Stats, error) { return benchgen.OpenSessions(w, n, 1) }); err != nil {
+			return err
+		}
+		cfg := filepath.Join(dir, "tamon-open.uci")
+		os.WriteFile(cfg, []byte("config tamon 'main'\n\toption max_flows '200000'\n"), 0o644)
+		r, err := runTamond(tamond, path, cfg, fmt.Sprintf("open-%d", n))
+		if err != nil {
+			return err
+		}
+		opens = append(opens, r)
+	}
+
+	fmt.Printf("Generated mix: %d packets, %d bytes, %d sessions (%d TCP, %d UDP), %d DNS queries, %d TLS ClientHellos (%d split over two segments), %d HTTP requests, %d ICMP echos, %d IPv6 packets (%.0f%%), %d VLAN-tagged (%.0f%%).\n\n",
+		st.Packets, st.Bytes, st.Sessions, st.TCPSessions, st.UDPSessions, st.DNSQueries, st.TLSHellos, st.SplitHellos,
+		st.HTTPRequests, st.ICMPEchos, st.IPv6Packets, 100*float64(st.IPv6Packets)/float64(st.Packets),
+		st.VLANPackets, 100*float64(st.VLANPackets)/float64(st.Packets))
+	fmt.Printf("Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Fastest of %d runs each.\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), runs)
+	fmt.Println("| measurement | packets/s | MB/s | allocs/packet | peak RSS | vs bare loop |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	row := func(r result) {
+		pps := float64(r.Packets) / r.Seconds
+		mbs := float64(r.Bytes) / r.Seconds / 1e6
+		fmt.Printf("| %s | %.0f | %.1f | %.4f | %.1f MB | %.2f |\n", r.Name, pps, mbs,
+			float64(r.Allocs)/float64(max(r.Packets, 1)), float64(r.MaxRSS)/1024, pps/(float64(bare.Packets)/bare.Seconds))
+	}
+	row(bare)
+	row(eng)
+	row(td)
+	fmt.Println()
+	fmt.Println("| open sessions at end of input | packets | peak RSS | records |")
+	fmt.Println("|---:|---:|---:|---:|")
+	for _, r := range opens {
+		fmt.Printf("| %s | %d | %.1f MB | %d |\n", strings.TrimPrefix(r.Name, "open-"), r.Packets, float64(r.MaxRSS)/1024, r.Records)
+	}
+	return nil
+}
+
+func runChild(self, mode, file string) (result, error) {
+	cmd := exec.Command(self, "-child", mode, "-file", file)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, err
+	}
+	var r result
+	if err := json.Unmarshal(out, &r); err != nil {
+		return r, err
+	}
+	r.MaxRSS = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	return r, nil
+}
+
+// runTamond runs tamond -r file -json >/dev/null and reads its counter
+// summary (frames, bytes, records, heap_allocs) from stderr.
+func runTamond(bin, file, cfg, name string) (result, error) {
+	args := []string{"-r", file, "-json", "-sensor", "bench"}
+	if cfg != "" {
+		args = append(args, "-c", cfg)
+	}
+	cmd := exec.Command(bin, args...)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("%s %v: %v: %s", bin, args, err, errb.String())
+	}
+	r := result{Name: "tamond -r -json >/dev/null", Seconds: time.Since(start).Seconds()}
+	if name != "" {
+		r.Name = name
+	}
+	r.MaxRSS = cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+	for _, line := range strings.Split(errb.String(), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseUint(f[1], 10, 64)
+		switch f[0] {
+		case "frames":
+			r.Packets = v
+		case "bytes":
+			r.Bytes = v
+		case "records":
+			r.Records = v
+		case "heap_allocs":
+			r.Allocs = v
+		}
+	}
+	return r, nil
+}
+
+func measureChild(mode, file string) (result, error) {
+	var ms0, ms1 runtime.MemStats
+	switch mode {
+	case "bare":
+		runtime.ReadMemStats(&ms0)
+		br, err := benchgen.BareDecode(file)
+		if err != nil {
+			return result{}, err
+		}
+		runtime.ReadMemStats(&ms1)
+		return result{Name: "bare gopacket DecodingLayerParser loop", Packets: br.Packets, Bytes: br.Bytes,
+			Seconds: br.Elapsed.Seconds(), Allocs: ms1.Mallocs - ms0.Mallocs}, nil
+	case "engine":
+		src, err := capture.OpenFile(file)
+		if err != nil {
+			return result{}, err
+		}
+		defer src.Close()
+		var records uint64
+		sink := pipeline.SinkFunc(func(rs []record.Record) error { records += uint64(len(rs)); return nil })
+		e := pipeline.New(pipeline.Config{Sensor: "bench"}, sink)
+		runtime.ReadMemStats(&ms0)
+		start := time.Now()
+		if err := e.Run(context.Background(), src); err != nil {
+			return result{}, err
+		}
+		el := time.Since(start)
+		runtime.ReadMemStats(&ms1)
+		s := e.Stats()
+		return result{Name: "engine (in process, records dropped)", Packets: s.Frames, Bytes: s.Bytes, Seconds: el.Seconds(),
+			Allocs: ms1.Mallocs - ms0.Mallocs, Records: records}, nil
+	}
+	return result{}, fmt.Errorf("unknown child mode %q", mode)
+}
