@@ -50,7 +50,7 @@ func main() {
 	tamond := flag.String("tamond", "bin/tamond", "tamond binary to measure")
 	child := flag.String("child", "", "internal: run one measurement (bare|engine) on -file")
 	file := flag.String("file", "", "internal: capture for -child")
-	runs := flag.Int("runs", 3, "runs per measurement; the fastest is reported")
+	runs := flag.Int("runs", 5, "runs per measurement; the fastest is reported")
 	flag.Parse()
 	if *child != "" {
 		r, err := measureChild(*child, *file)
@@ -98,30 +98,29 @@ func report(dir string, packets int, tamond string, runs int) error {
 	if err != nil {
 		return err
 	}
-	best := func(name string, run func() (result, error)) (result, error) {
-		var b result
-		for i := 0; i < runs; i++ {
-			r, err := run()
-			if err != nil {
-				return r, fmt.Errorf("%s: %w", name, err)
-			}
-			if i == 0 || r.Seconds < b.Seconds {
-				b = r
-			}
+	// Interleave the three measurements run by run, so that a noisy
+	// moment on the machine hits all of them alike; keep the fastest run of
+	// each.
+	var bare, eng, td result
+	keep := func(b *result, r result) {
+		if b.Seconds == 0 || r.Seconds < b.Seconds {
+			*b = r
 		}
-		return b, nil
 	}
-	bare, err := best("bare", func() (result, error) { return runChild(self, "bare", mix) })
-	if err != nil {
-		return err
-	}
-	eng, err := best("engine", func() (result, error) { return runChild(self, "engine", mix) })
-	if err != nil {
-		return err
-	}
-	td, err := best("tamond", func() (result, error) { return runTamond(tamond, mix, "", "") })
-	if err != nil {
-		return err
+	for i := 0; i < runs; i++ {
+		r, err := runChild(self, "bare", mix)
+		if err != nil {
+			return fmt.Errorf("bare: %w", err)
+		}
+		keep(&bare, r)
+		if r, err = runChild(self, "engine", mix); err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		keep(&eng, r)
+		if r, err = runTamond(tamond, mix, "", ""); err != nil {
+			return fmt.Errorf("tamond: %w", err)
+		}
+		keep(&td, r)
 	}
 	var opens []result
 	for _, n := range []int{16384, 100000} {

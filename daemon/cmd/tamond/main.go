@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -40,6 +42,7 @@ type options struct {
 	sensor  string
 	workers int
 	version bool
+	cpuprof string
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -54,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&o.sensor, "sensor", "", "sensor `name` written in every record (default: main.sensor, else the host name)")
 	fl.IntVar(&o.workers, "workers", 0, "analysis `goroutines` (default: main.workers, else one per CPU up to 4)")
 	fl.BoolVar(&o.version, "version", false, "print the version and exit")
+	fl.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -82,6 +86,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tamond: this build has no database store yet; use -json to print records")
 		return 2
 	}
+	if cfg.MemLimitMB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit: the garbage collector works harder near it, so
+		// the daemon stays small on a 128 MB router.
+		debug.SetMemoryLimit(int64(cfg.MemLimitMB) << 20)
+	}
 	var src capture.Source
 	live := o.read == ""
 	if live {
@@ -102,6 +111,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	sink := &jsonSink{w: out, flushEach: live}
 	eng := pipeline.New(engineConfig(&cfg, live), sink)
 
+	if o.cpuprof != "" {
+		f, err := os.Create(o.cpuprof)
+		if err != nil {
+			fmt.Fprintln(stderr, "tamond:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "tamond: start CPU profile:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	runErr := eng.Run(ctx, src)

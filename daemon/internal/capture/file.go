@@ -81,6 +81,15 @@ type fileSource struct {
 	pcapLink LinkType
 	ng       *pcapgo.NgReader
 
+	// For ReadBatch (classic pcap): the stream after the file header, the
+	// header's byte order and resolution, and the bytes of a record cut by
+	// the end of the previous batch buffer.
+	br    *bufio.Reader
+	under io.Reader // what br reads from: once br is drained, read this directly
+	order binary.ByteOrder
+	nano  bool
+	carry []byte
+
 	// records counts the packet records read so far, returned or skipped;
 	// the record an error is about is records+1.
 	records uint64
@@ -99,6 +108,7 @@ type fileSource struct {
 
 func (s *fileSource) open(f *os.File) error {
 	br := bufio.NewReaderSize(f, fileBufSize)
+	s.under = f
 	magic, err := s.peekMagic(br)
 	if err != nil {
 		return err
@@ -108,6 +118,7 @@ func (s *fileSource) open(f *os.File) error {
 			return fmt.Errorf("open capture %s: gzip: %w", s.name, err)
 		}
 		br = bufio.NewReaderSize(s.gz, fileBufSize)
+		s.under = s.gz
 		if magic, err = s.peekMagic(br); err != nil {
 			return err
 		}
@@ -136,6 +147,19 @@ func (s *fileSource) peekMagic(br *bufio.Reader) (uint32, error) {
 }
 
 func (s *fileSource) openPcap(br *bufio.Reader) error {
+	if hdr, err := br.Peek(4); err == nil {
+		switch binary.BigEndian.Uint32(hdr) {
+		case magicPcapMicroBE:
+			s.order = binary.BigEndian
+		case magicPcapNanoBE:
+			s.order, s.nano = binary.BigEndian, true
+		case magicPcapMicroLE:
+			s.order = binary.LittleEndian
+		case magicPcapNanoLE:
+			s.order, s.nano = binary.LittleEndian, true
+		}
+	}
+	s.br = br
 	// pcapgo.NewReader keeps br as it is: bufio.NewReader returns a
 	// *bufio.Reader that is already large enough.
 	r, err := pcapgo.NewReader(br)

@@ -6,7 +6,7 @@
 //
 //	config tamon 'main'       interface (list), sensor, promisc, tcp_timeout,
 //	                          udp_timeout, app_timeout, features, max_flows,
-//	                          timeline, workers, dns_timeout
+//	                          timeline, workers, dns_timeout, memory_limit_mb
 //	config storage 'storage'  driver, path, host, port, user, password,
 //	                          database, retention_days, max_size_mb
 //	config api 'api'          listen, tls, cert, key, token
@@ -42,6 +42,7 @@ type Config struct {
 	MaxFlows   int
 	Timeline   int
 	Workers    int
+	MemLimitMB int // soft memory limit for the Go runtime, MiB; 0: none
 
 	Storage Storage
 	API     API
@@ -94,6 +95,7 @@ func Default() Config {
 		Features:   "/etc/tamon/features.txt",
 		MaxFlows:   65536,
 		Timeline:   32,
+		MemLimitMB: 56,
 		Storage: Storage{Driver: "sqlite", Path: "/tmp/tamon/tamon.db", Host: "127.0.0.1", Port: 3306,
 			User: "tamon", Database: "tamon", RetentionDays: 30, MaxSizeMB: 64},
 		API: API{Listen: ":8321", TLS: "auto"},
@@ -139,6 +141,7 @@ func Load(path string) (Config, error) {
 		intOpt(s, "max_flows", &c.MaxFlows)
 		intOpt(s, "timeline", &c.Timeline)
 		intOpt(s, "workers", &c.Workers)
+		intOpt(s, "memory_limit_mb", &c.MemLimitMB)
 		c.Features = s.String("features", c.Features)
 	}
 	if s := f.Section("storage"); s != nil {
@@ -199,6 +202,7 @@ func (c *Config) Validate() error {
 	rng("main.max_flows", c.MaxFlows, 64, 4_000_000)
 	rng("main.timeline", c.Timeline, 0, 255)
 	rng("main.workers", c.Workers, 0, 64)
+	rng("main.memory_limit_mb", c.MemLimitMB, 0, 1<<20)
 	switch c.Storage.Driver {
 	case "sqlite", "mysql":
 	default:

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
@@ -64,7 +65,7 @@ func (c *Config) setDefaults() {
 		c.BatchFrames = 512
 	}
 	if c.Batches <= 0 {
-		c.Batches = 2*c.Workers + 2
+		c.Batches = c.Workers + 2
 	}
 	if c.Flow.MaxFlows <= 0 {
 		c.Flow = flow.DefaultConfig()
@@ -101,11 +102,11 @@ type SinkFunc func(recs []record.Record) error
 func (f SinkFunc) Write(recs []record.Record) error { return f(recs) }
 
 type frameMeta struct {
-	off, n uint32
-	wire   uint32
-	link   capture.LinkType
-	shard  uint8
-	ts     int64
+	data  []byte // into batch.buf
+	ts    int64
+	wire  uint32
+	link  capture.LinkType
+	shard uint8
 }
 
 type envelope struct {
@@ -113,6 +114,7 @@ type envelope struct {
 	sub1 int64
 	sub2 uint64
 	rec  record.Record
+	srv  netip.Addr // a session's server address, for the name map
 }
 
 const (
@@ -164,7 +166,7 @@ func New(cfg Config, sinks ...Sink) *Engine {
 	e.free = make(chan *batch, cfg.Batches)
 	e.done = make(chan *batch, cfg.Batches)
 	for i := 0; i < cfg.Batches; i++ {
-		b := &batch{buf: make([]byte, 0, 256<<10), frames: make([]frameMeta, 0, cfg.BatchFrames),
+		b := &batch{buf: make([]byte, 0, cfg.BatchFrames*512), frames: make([]frameMeta, 0, cfg.BatchFrames),
 			out: make([][]envelope, cfg.Workers)}
 		e.free <- b
 	}
@@ -192,8 +194,12 @@ func (e *Engine) Run(ctx context.Context, src capture.Source) error {
 			defer wg.Done()
 			for b := range ins[i] {
 				w.process(b)
+				final := b.final
 				if b.pending.Add(-1) == 0 {
 					e.done <- b
+				}
+				if final != finalNone {
+					w.flushTable(final == finalShutdown)
 				}
 			}
 		}()
@@ -223,8 +229,75 @@ func (e *Engine) dispatch(b *batch, ins []chan *batch) {
 	}
 }
 
+// readBatches is the reader loop for sources that fill whole batch buffers
+// themselves (classic pcap files): no per-frame copy. It returns the
+// source's final error.
+func (e *Engine) readBatches(ctx context.Context, src capture.BatchReader, ins []chan *batch) error {
+	var (
+		frames []capture.Frame
+		seq    uint64
+		now    int64
+		srcErr error
+	)
+	nw := len(e.workers)
+	for ctx.Err() == nil {
+		var b *batch
+		select {
+		case b = <-e.free:
+		case <-ctx.Done():
+		}
+		if b == nil {
+			break
+		}
+		if cap(b.buf) < fileBatchBytes {
+			b.buf = make([]byte, 0, fileBatchBytes)
+		}
+		var err error
+		frames, err = src.ReadBatch(b.buf[:cap(b.buf)], frames[:0])
+		b.seq0 = seq
+		var nbytes uint64
+		for i := range frames {
+			f := &frames[i]
+			b.frames = append(b.frames, frameMeta{data: f.Data, wire: uint32(f.WireLen), link: f.Link, ts: f.TS,
+				shard: uint8(shardOf(f.Data, f.Link, nw))})
+			nbytes += uint64(f.WireLen)
+			if f.TS > now {
+				now = f.TS
+			}
+		}
+		seq += uint64(len(frames))
+		e.frames.Add(uint64(len(frames)))
+		e.bytes.Add(nbytes)
+		b.now = now
+		if err != nil {
+			srcErr = err
+			if len(frames) > 0 {
+				e.dispatch(b, ins)
+			} else {
+				e.free <- b
+			}
+			break
+		}
+		e.dispatch(b, ins)
+	}
+	final := finalEOF
+	if ctx.Err() != nil {
+		final = finalShutdown
+	}
+	b := <-e.free
+	b.seq0, b.final, b.now = seq, final, now
+	e.dispatch(b, ins)
+	return srcErr
+}
+
+// fileBatchBytes is the buffer of a batch read straight from a file.
+const fileBatchBytes = 512 << 10
+
 // read is the reader loop; it returns the source's final error.
 func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch) error {
+	if br, ok := capture.AsBatchReader(src); ok && !e.cfg.Live {
+		return e.readBatches(ctx, br, ins)
+	}
 	var (
 		f        capture.Frame
 		seq      uint64
@@ -251,13 +324,17 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 			return nil
 		}
 	}
+	var nframes, nbytes uint64 // published once per batch
 	send := func() {
 		cur.now = now
+		e.frames.Add(nframes)
+		e.bytes.Add(nbytes)
+		nframes, nbytes = 0, 0
 		e.dispatch(cur, ins)
 		cur = nil
 	}
 	for {
-		if ctx.Err() != nil {
+		if cur == nil && ctx.Err() != nil {
 			break
 		}
 		err := src.Next(&f)
@@ -279,8 +356,6 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 			srcErr = err
 			break
 		}
-		e.frames.Add(1)
-		e.bytes.Add(uint64(f.WireLen))
 		if cur == nil {
 			cur = take(!e.cfg.Live)
 			if cur == nil {
@@ -304,10 +379,14 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 			}
 			cur.seq0 = seq
 		}
+		// The source reuses its buffer: copy. buf never grows past its
+		// capacity (checked above), so earlier slices stay valid.
 		off := len(cur.buf)
 		cur.buf = append(cur.buf, f.Data...)
-		cur.frames = append(cur.frames, frameMeta{off: uint32(off), n: uint32(len(f.Data)), wire: uint32(f.WireLen),
+		cur.frames = append(cur.frames, frameMeta{data: cur.buf[off:len(cur.buf):len(cur.buf)], wire: uint32(f.WireLen),
 			link: f.Link, ts: f.TS, shard: uint8(shardOf(f.Data, f.Link, nw))})
+		nframes++
+		nbytes += uint64(f.WireLen)
 		seq++
 		if f.TS > now {
 			now = f.TS
@@ -366,9 +445,8 @@ func (e *Engine) merge() error {
 		})
 		recs := e.recsBuf[:0]
 		for i := range envs {
-			r := envs[i].rec
-			e.enrich(r)
-			recs = append(recs, r)
+			e.enrich(&envs[i])
+			recs = append(recs, envs[i].rec)
 		}
 		if len(recs) > 0 && firstErr == nil {
 			e.records.Add(uint64(len(recs)))
@@ -381,8 +459,10 @@ func (e *Engine) merge() error {
 		clear(recs)
 		clear(envs)
 		e.recsBuf, e.envs = recs[:0], envs[:0]
-		if b.final != finalNone && firstErr == nil {
-			firstErr = e.flushSessions(b.final == finalShutdown)
+		if b.final != finalNone {
+			if err := e.flushSessions(); err != nil && firstErr == nil {
+				firstErr = err
+			}
 		}
 		b.buf, b.frames, b.final = b.buf[:0], b.frames[:0], finalNone
 		e.free <- b // never blocks: free holds every batch
@@ -393,75 +473,81 @@ func (e *Engine) merge() error {
 	return firstErr
 }
 
-// flushSessions ends every open session after the final batch, when the
-// workers are done and their tables belong to the merger. Sessions are
-// written oldest first (start time, then a hash of the 5-tuple), merged
-// across workers, in chunks, so that a table of 100,000 sessions never
-// exists twice in memory as records.
-func (e *Engine) flushSessions(shutdown bool) error {
-	type cursor struct {
-		w    *worker
-		open []*flow.Session
-		hash []uint32
-		i    int
+// flushSessions writes the sessions that the workers flush after the
+// final batch (worker.flushTable), merging the workers' sorted streams of
+// chunks into one order: start time, then 5-tuple hash. Workers build the
+// records in parallel, and at most a few chunks per worker exist at a time,
+// so a table of 100,000 sessions never exists twice in memory.
+func (e *Engine) flushSessions() error {
+	type head struct {
+		ch    chan []envelope
+		chunk []envelope
+		i     int
 	}
-	var cs []*cursor
-	for _, w := range e.workers {
-		c := &cursor{w: w}
-		w.table.Each(func(s *flow.Session) { c.open = append(c.open, s) })
-		slices.SortFunc(c.open, func(a, b *flow.Session) int { return cmpSession(a, b) })
-		cs = append(cs, c)
+	hs := make([]*head, len(e.workers))
+	for i, w := range e.workers {
+		hs[i] = &head{ch: w.flushCh}
 	}
-	var chunk []envelope
+	next := func(h *head) bool {
+		for h.i >= len(h.chunk) {
+			c, ok := <-h.ch
+			if !ok {
+				h.chunk, h.i = nil, 0
+				return false
+			}
+			h.chunk, h.i = c, 0
+		}
+		return true
+	}
+	live := hs[:0:0]
+	for _, h := range hs {
+		if next(h) {
+			live = append(live, h)
+		}
+	}
+	var firstErr error
 	recs := e.recsBuf[:0]
-	write := func() error {
-		recs = recs[:0]
-		for _, env := range chunk {
-			e.enrich(env.rec)
-			recs = append(recs, env.rec)
-		}
-		chunk = chunk[:0]
-		if len(recs) == 0 {
-			return nil
-		}
-		e.records.Add(uint64(len(recs)))
-		for _, s := range e.sinks {
-			if err := s.Write(recs); err != nil {
-				return fmt.Errorf("write records: %w", err)
+	write := func() {
+		if len(recs) > 0 && firstErr == nil {
+			e.records.Add(uint64(len(recs)))
+			for _, s := range e.sinks {
+				if err := s.Write(recs); err != nil && firstErr == nil {
+					firstErr = fmt.Errorf("write records: %w", err)
+				}
 			}
 		}
 		clear(recs)
-		return nil
+		recs = recs[:0]
 	}
-	for {
-		var best *cursor
-		for _, c := range cs {
-			if c.i < len(c.open) && (best == nil || cmpSession(c.open[c.i], best.open[best.i]) < 0) {
-				best = c
+	for len(live) > 0 {
+		best := 0
+		for i := 1; i < len(live); i++ {
+			a, b := &live[i].chunk[live[i].i], &live[best].chunk[live[best].i]
+			if a.sub1 < b.sub1 || (a.sub1 == b.sub1 && a.sub2 < b.sub2) {
+				best = i
 			}
 		}
-		if best == nil {
-			break
+		h := live[best]
+		env := &h.chunk[h.i]
+		e.enrich(env)
+		recs = append(recs, env.rec)
+		env.rec = nil
+		h.i++
+		if len(recs) == flushChunk {
+			write()
 		}
-		s := best.open[best.i]
-		best.i++
-		w := best.w
-		w.out = &chunk
-		w.expiry = true
-		w.table.End(s, shutdown)
-		if len(chunk) >= 1024 {
-			if err := write(); err != nil {
-				return err
-			}
+		if !next(h) {
+			live = append(live[:best], live[best+1:]...)
 		}
 	}
-	err := write()
-	for _, w := range e.workers {
-		w.publish()
-	}
+	write()
 	e.recsBuf = recs[:0]
-	return err
+	return firstErr
 }
+
+// flushChunk is how many records a worker hands over at a time when it
+// flushes its table.
+const flushChunk = 1024
 
 // cmpSession orders sessions by start time, then 5-tuple hash, then key.
 func cmpSession(a, b *flow.Session) int {

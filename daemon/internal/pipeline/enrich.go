@@ -1,26 +1,22 @@
 package pipeline
 
 import (
-	"net/netip"
-
 	"tamon/daemon/internal/record"
 )
 
 // enrich runs in the merger, in record order: DNS answers teach the name
 // map, and sessions without a protocol name get the name their client
 // resolved for the server's address.
-func (e *Engine) enrich(r record.Record) {
-	switch v := r.(type) {
+func (e *Engine) enrich(env *envelope) {
+	switch v := env.rec.(type) {
 	case *record.DNS:
 		if len(v.Answers) > 0 {
 			e.names.Learn(v.Query, v.Answers, v.TS)
 		}
 	case *record.Session:
-		if v.Host == "" {
-			if a, err := netip.ParseAddr(v.ServerIP); err == nil {
-				if name, ok := e.names.Lookup(a, v.StartTS); ok {
-					v.Host = name
-				}
+		if v.Host == "" && env.srv.IsValid() {
+			if name, ok := e.names.Lookup(env.srv, v.StartTS); ok {
+				v.Host = name
 			}
 		}
 	}

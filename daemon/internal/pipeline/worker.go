@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"net/netip"
+	"slices"
 	"sync/atomic"
 
 	"tamon/daemon/internal/decode"
@@ -13,40 +14,38 @@ import (
 // of it is touched only by the worker's goroutine; counters are published
 // with atomics after each batch.
 type worker struct {
-	id      int
-	cfg     *Config
-	dec     *decode.Decoder
-	pkt     decode.Packet
-	table   *flow.Table
-	dns     *dnsTracker
-	arena   record.Arena
-	out     *[]envelope
-	ipStr   map[ipKey]string
-	macStr  map[[6]byte]string
-	scratch []byte
-	tl      []record.Step
+	id         int
+	cfg        *Config
+	dec        *decode.Decoder
+	pkt        decode.Packet
+	table      *flow.Table
+	dns        *dnsTracker
+	arena      record.Arena
+	out        *[]envelope
+	lastMAC    [6]byte
+	lastMACStr string
+	scratch    []byte
+	tl         []record.Step
 
 	// emission context: the record order key of whatever is emitted now
-	seq     uint64
-	sub     int64
-	expiry  bool
-	finalTS int64
+	seq    uint64
+	sub    int64
+	expiry bool
 
 	icmp uint64
 	pub  atomic.Pointer[WorkerStats]
-}
 
-type ipKey struct {
-	a      [16]byte
-	family uint8
+	// flushCh carries the records of the final table flush to the merger,
+	// in chunks, sorted; closed when done.
+	flushCh chan []envelope
 }
 
 func newWorker(id int, cfg *Config, fc flow.Config) *worker {
-	w := &worker{id: id, cfg: cfg, dec: decode.NewDecoder(cfg.FragSlots),
-		ipStr: make(map[ipKey]string), macStr: make(map[[6]byte]string)}
+	w := &worker{id: id, cfg: cfg, dec: decode.NewDecoder(cfg.FragSlots)}
 	w.table = flow.New(fc, w.sessionEnded)
 	w.dns = newDNSTracker(w, cfg.DNSPending, cfg.DNSTimeout)
 	w.pub.Store(&WorkerStats{})
+	w.flushCh = make(chan []envelope, 2)
 	return w
 }
 
@@ -62,8 +61,7 @@ func (w *worker) process(b *batch) {
 		}
 		w.seq = b.seq0 + uint64(i)
 		w.sub = 0
-		data := b.buf[fm.off : fm.off+fm.n]
-		if w.dec.Decode(data, fm.link, int(fm.wire), fm.ts, &w.pkt) != decode.ReasonOK {
+		if w.dec.Decode(fm.data, fm.link, int(fm.wire), fm.ts, &w.pkt) != decode.ReasonOK {
 			continue
 		}
 		w.packet(&w.pkt)
@@ -80,6 +78,32 @@ func (w *worker) process(b *batch) {
 		// done (Engine.flushSessions), streaming, in a global order.
 		w.dns.flush()
 	}
+	w.publish()
+}
+
+// flushTable ends every open session after the final batch, oldest first
+// (start time, then 5-tuple hash), and hands the records to the merger in
+// chunks of flushChunk (Engine.flushSessions). It blocks while the merger
+// is two chunks behind, which bounds memory.
+func (w *worker) flushTable(shutdown bool) {
+	var open []*flow.Session
+	w.table.Each(func(s *flow.Session) { open = append(open, s) })
+	slices.SortFunc(open, cmpSession)
+	w.expiry = true
+	chunk := make([]envelope, 0, flushChunk)
+	w.out = &chunk
+	for _, s := range open {
+		w.table.End(s, shutdown)
+		if len(chunk) >= flushChunk {
+			w.flushCh <- chunk
+			chunk = make([]envelope, 0, flushChunk)
+			w.out = &chunk
+		}
+	}
+	if len(chunk) > 0 {
+		w.flushCh <- chunk
+	}
+	close(w.flushCh)
 	w.publish()
 }
 
@@ -133,6 +157,15 @@ func (w *worker) sessionEnded(s *flow.Session, reason string) {
 		w.dns.sessionEnded(k)
 	}
 	w.emit(r, s.Start, uint64(keyHash(k)))
+	out := *w.out
+	out[len(out)-1].srv = addrOf(sa, k.Family)
+}
+
+func addrOf(a [16]byte, family uint8) netip.Addr {
+	if family == 4 {
+		return netip.AddrFrom4([4]byte(a[:4]))
+	}
+	return netip.AddrFrom16(a)
 }
 
 func keyHash(k *flow.Key) uint32 {
@@ -153,35 +186,22 @@ func keyHash(k *flow.Key) uint32 {
 	return h
 }
 
-// ip returns the canonical text of an address, cached.
+// ip returns the canonical text of an address, backed by the arena.
+// Formatting is cheaper than a cache lookup for the many distinct server
+// addresses a LAN reaches.
 func (w *worker) ip(a [16]byte, family uint8) string {
-	key := ipKey{a, family}
-	if s, ok := w.ipStr[key]; ok {
-		return s
-	}
-	var addr netip.Addr
-	if family == 4 {
-		addr = netip.AddrFrom4([4]byte(a[:4]))
-	} else {
-		addr = netip.AddrFrom16(a)
-	}
-	w.scratch = addr.AppendTo(w.scratch[:0])
-	s := w.arena.String(w.scratch)
-	if len(w.ipStr) >= 8192 {
-		clear(w.ipStr)
-	}
-	w.ipStr[key] = s
-	return s
+	w.scratch = addrOf(a, family).AppendTo(w.scratch[:0])
+	return w.arena.String(w.scratch)
 }
 
-// mac returns the lower-case colon-separated text of m, cached; "" for the
-// zero address (no link-layer address known).
+// mac returns the lower-case colon-separated text of m, backed by the
+// arena; "" for the zero address (no link-layer address known).
 func (w *worker) mac(m [6]byte) string {
 	if m == ([6]byte{}) {
 		return ""
 	}
-	if s, ok := w.macStr[m]; ok {
-		return s
+	if m == w.lastMAC && w.lastMACStr != "" {
+		return w.lastMACStr
 	}
 	const hexd = "0123456789abcdef"
 	var b [17]byte
@@ -191,10 +211,6 @@ func (w *worker) mac(m [6]byte) string {
 		}
 		b[i*3], b[i*3+1] = hexd[x>>4], hexd[x&0xf]
 	}
-	s := w.arena.String(b[:])
-	if len(w.macStr) >= 4096 {
-		clear(w.macStr)
-	}
-	w.macStr[m] = s
-	return s
+	w.lastMAC, w.lastMACStr = m, w.arena.String(b[:])
+	return w.lastMACStr
 }
