@@ -83,7 +83,8 @@ func (t *TLS) AppendJSON(b []byte) []byte {
 }
 
 // ICMP is one ICMP or ICMPv6 exchange: an echo request with its reply, or
-// one error or control message.
+// one error or control message. Its type and code are written as icmp_type
+// and icmp_code, since "type" names the record kind in JSON Lines.
 type ICMP struct {
 	Sensor    string
 	TS        int64
@@ -110,8 +111,8 @@ func (c *ICMP) AppendJSON(b []byte) []byte {
 	b = appendStr(b, "src_ip", c.SrcIP)
 	b = appendStr(b, "dst_ip", c.DstIP)
 	b = appendUint(b, "family", uint64(c.Family))
-	b = appendUint(b, "type", uint64(c.Type))
-	b = appendUint(b, "code", uint64(c.Code))
+	b = appendUint(b, "icmp_type", uint64(c.Type))
+	b = appendUint(b, "icmp_code", uint64(c.Code))
 	b = appendUint(b, "echo_id", uint64(c.EchoID))
 	b = appendUint(b, "echo_seq", uint64(c.EchoSeq))
 	b = appendInt(b, "rtt_ms", c.RTTMs)

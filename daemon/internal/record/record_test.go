@@ -1,0 +1,106 @@
+package record
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestAppendString(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"plain", `"plain"`},
+		{`quote " and \ backslash`, `"quote \" and \\ backslash"`},
+		{"ctl \n\r\t\x01", `"ctl \n\r\t\u0001"`},
+		{"儿子的平板", `"儿子的平板"`},
+		{"bad \xff utf8", "\"bad \ufffd utf8\""},
+		{"real \ufffd kept", "\"real \ufffd kept\""},
+		{"js \u2028 sep", `"js \u2028 sep"`},
+		{"<html>&", `"<html>&"`},
+	}
+	for _, c := range cases {
+		got := string(AppendString(nil, c.in))
+		if got != c.want {
+			t.Errorf("AppendString(%q) = %s, want %s", c.in, got, c.want)
+		}
+		var back string
+		if err := json.Unmarshal([]byte(got), &back); err != nil {
+			t.Errorf("%s is not valid JSON: %v", got, err)
+		}
+	}
+}
+
+// Every record encodes as valid JSON with "type" first and the DESIGN.md
+// field names, in a fixed order.
+func TestRecordsJSON(t *testing.T) {
+	recs := []struct {
+		r      Record
+		fields string
+	}{
+		{&Session{Sensor: "s", Proto: "tcp", Timeline: []Step{{DT: 1, Dir: 2, Len: 60, Flags: 0x12}}},
+			"type sensor proto client_mac client_ip client_port server_mac server_ip server_port vlan start_ts end_ts bytes_up bytes_down pkts_up pkts_down host app end_reason timeline"},
+		{&DNS{Answers: []Answer{{Name: "a", Type: "A", TTL: 5, Data: "192.0.2.1"}}, RTTMs: -1},
+			"type sensor ts client_mac client_ip server_ip proto txid query qtype rcode answers rtt_ms"},
+		{&HTTP{}, "type sensor ts client_mac client_ip client_port server_ip server_port method host uri user_agent referer status content_type"},
+		{&TLS{}, "type sensor ts client_mac client_ip client_port server_ip server_port transport version sni alpn ja3 ja3s ja4"},
+		{&ICMP{}, "type sensor ts client_mac src_ip dst_ip family icmp_type icmp_code echo_id echo_seq rtt_ms"},
+		{&App{}, "type sensor client_mac app start_ts end_ts host sessions bytes"},
+		{&Device{IPv4: []string{"192.0.2.1"}}, "type sensor mac alias hostname vendor ipv4 ipv6 os dhcp_fingerprint randomized first_seen last_seen bytes_up bytes_down"},
+	}
+	for _, c := range recs {
+		b := c.r.AppendJSON(nil)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: invalid JSON %s: %v", c.r.Kind(), b, err)
+		}
+		if m["type"] != c.r.Kind().String() {
+			t.Errorf("type %v, want %s", m["type"], c.r.Kind())
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.Token()
+		var keys []string
+		for dec.More() {
+			k, _ := dec.Token()
+			keys = append(keys, k.(string))
+			var skip json.RawMessage
+			dec.Decode(&skip)
+		}
+		if got := strings.Join(keys, " "); got != c.fields {
+			t.Errorf("%s fields:\n got %s\nwant %s", c.r.Kind(), got, c.fields)
+		}
+	}
+	b := (&Session{Timeline: []Step{{DT: 1, Dir: 2, Len: 60, Flags: 0x12}, {DT: 3, Dir: 1, Len: 40, Flags: 0x10}}}).AppendJSON(nil)
+	if !strings.Contains(string(b), `"timeline":[[1,2,60,18],[3,1,40,16]]`) {
+		t.Errorf("timeline encoding: %s", b)
+	}
+}
+
+func TestArenaStringsAreStable(t *testing.T) {
+	var a Arena
+	var got []string
+	for i := 0; i < 20000; i++ {
+		got = append(got, a.String([]byte(strings.Repeat("x", i%50))))
+	}
+	for i, s := range got {
+		if s != strings.Repeat("x", i%50) {
+			t.Fatalf("string %d changed: %q", i, s)
+		}
+	}
+	steps := a.Steps([]Step{{DT: 1}, {DT: 2}})
+	more := a.Steps([]Step{{DT: 3}})
+	steps = append(steps, Step{DT: 9}) // must not overwrite the next slice
+	if more[0].DT != 3 || len(steps) != 3 {
+		t.Fatalf("arena slices overlap: %v %v", steps, more)
+	}
+}
+
+func BenchmarkSessionJSON(b *testing.B) {
+	s := &Session{Sensor: "router", Proto: "tcp", ClientMAC: "02:00:00:00:00:0a", ClientIP: "192.0.2.10",
+		ClientPort: 50123, ServerMAC: "02:00:00:00:00:01", ServerIP: "198.51.100.7", ServerPort: 443,
+		StartTS: 1700000000000, EndTS: 1700000001000, BytesUp: 1234, BytesDown: 56789, PktsUp: 10, PktsDown: 20,
+		Host: "www.example.org", EndReason: "fin", Timeline: make([]Step, 32)}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = s.AppendJSON(buf[:0])
+	}
+}
