@@ -71,6 +71,7 @@ type Packet struct {
 	ICMPSeq     uint16 // echo sequence
 	ICMPBody    []byte // ICMP message body after the 4-byte header (e.g. a quoted header)
 	Reassembled bool   // the datagram was rebuilt from fragments
+	Tunneled    bool   // IP in IP, IPv6 in IPv4 or GRE: addresses and ports are the innermost
 }
 
 // AddrLen is the number of meaningful address bytes: 4 or 16.
@@ -99,6 +100,8 @@ type Decoder struct {
 	eth   layers.Ethernet
 	vlan  vlanLayer
 	pppoe pppoeLayer
+	gre   layers.GRE
+	ppp   pppLayer
 	sll   layers.LinuxSLL
 	sll2  layers.LinuxSLL2
 	loop  layers.Loopback
@@ -128,7 +131,7 @@ type Decoder struct {
 // dropped).
 func NewDecoder(maxDatagrams int) *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
-	all := []gopacket.DecodingLayer{&d.eth, &d.vlan, &d.pppoe, &d.sll, &d.sll2, &d.loop,
+	all := []gopacket.DecodingLayer{&d.eth, &d.vlan, &d.pppoe, &d.gre, &d.ppp, &d.sll, &d.sll2, &d.loop,
 		&d.ip4, &d.ip6, &d.ip6x, &d.tcp, &d.udp, &d.icmp4, &d.icmp6}
 	mk := func(first gopacket.LayerType) *gopacket.DecodingLayerParser {
 		p := gopacket.NewDecodingLayerParser(first)
@@ -211,7 +214,12 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 			}
 		case layers.LayerTypePPPoE:
 			p.PPPoE = true
+		case layers.LayerTypeGRE:
+			p.Tunneled = true
 		case layers.LayerTypeIPv4:
+			if haveIP {
+				p.Tunneled = true
+			}
 			haveIP = true
 			p.Family = 4
 			copy(p.Src[:4], d.ip4.SrcIP.To4())
@@ -220,6 +228,9 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 			p.IPLen = int(d.ip4.Length)
 			p.TTL = d.ip4.TTL
 		case layers.LayerTypeIPv6:
+			if haveIP {
+				p.Tunneled = true
+			}
 			haveIP = true
 			p.Family = 6
 			copy(p.Src[:], d.ip6.SrcIP)
@@ -350,6 +361,44 @@ func (d *Decoder) shortTCP(p *Packet) bool {
 	p.PayloadLen = max(0, p.IPLen-d.ipHeaderLen(p)-int(rest[12]>>4)*4)
 	d.ShortTCP++
 	return true
+}
+
+// DecodeTeredo decodes the IPv6 packet carried in the payload of a Teredo
+// UDP datagram (RFC 4380; port 3544), skipping the authentication and
+// origin indication headers, into p; outer supplies the link-layer fields.
+// The outer UDP datagram stays what it is (it belongs to its UDP session):
+// this is for the inner packet's own logs (ICMPv6). It returns ReasonOK
+// only for an inner TCP, UDP or ICMPv6 packet.
+func (d *Decoder) DecodeTeredo(payload []byte, outer *Packet, p *Packet) Reason {
+	b := payload
+	for len(b) >= 2 && b[0] == 0 {
+		switch b[1] {
+		case 1: // authentication: id-len, au-len, id, au, nonce (8), confirmation (1)
+			if len(b) < 4 {
+				return ReasonTruncated
+			}
+			n := 4 + int(b[2]) + int(b[3]) + 9
+			if len(b) < n {
+				return ReasonTruncated
+			}
+			b = b[n:]
+		case 0: // origin indication: 8 bytes
+			if len(b) < 8 {
+				return ReasonTruncated
+			}
+			b = b[8:]
+		default:
+			return ReasonNonIP
+		}
+	}
+	if len(b) < 40 || b[0]>>4 != 6 {
+		return ReasonNonIP
+	}
+	*p = Packet{TS: outer.TS, WireLen: outer.WireLen, HasMAC: outer.HasMAC, SrcMAC: outer.SrcMAC,
+		DstMAC: outer.DstMAC, VLAN: outer.VLAN, InnerVLAN: outer.InnerVLAN, Tunneled: true}
+	r := d.run(d.ip6p, b, p)
+	p.Tunneled = true
+	return r
 }
 
 // isShort reports whether decoding stopped because the frame was too short

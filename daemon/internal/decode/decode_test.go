@@ -307,6 +307,57 @@ func TestDecodeIPv6ExtensionHeaders(t *testing.T) {
 	}
 }
 
+// Tunnels: addresses and ports are the innermost, as tshark's session
+// statistics count them.
+func TestDecodeTunnels(t *testing.T) {
+	i4 := ip4(layers.IPProtocolUDP)
+	inner := serialize(t, i4, udp(i4), gopacket.Payload([]byte("x")))
+	outer := func(proto layers.IPProtocol, payload []byte) []byte {
+		o := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, SrcIP: net.IP{203, 0, 113, 1}, DstIP: net.IP{203, 0, 113, 2}}
+		return serialize(t, o, gopacket.Payload(payload))
+	}
+	gre := append([]byte{0x30, 0x81, 0x88, 0x0b, 0, byte(len(inner) + 4), 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 0xff, 0x03, 0x00, 0x21}, inner...)
+	gre[5] = byte(len(inner) + 4) // PPTP GRE payload length (PPP header + IP)
+	i6 := ip6(layers.IPProtocolTCP)
+	in6 := serialize(t, i6, tcp(i6, true))
+	cases := []struct {
+		name  string
+		data  []byte
+		proto uint8
+		fam   uint8
+		src   byte
+	}{
+		{"ipip", outer(layers.IPProtocolIPv4, inner), 17, 4, 192},
+		{"6in4", outer(layers.IPProtocolIPv6, in6), 6, 6, 0x20},
+		{"gre pptp ppp", outer(layers.IPProtocolGRE, gre), 17, 4, 192},
+	}
+	d := NewDecoder(0)
+	var p Packet
+	for _, c := range cases {
+		r := d.Decode(c.data, capture.LinkRaw, len(c.data), 0, &p)
+		if r != ReasonOK || p.Proto != c.proto || p.Family != c.fam || p.Src[0] != c.src || !p.Tunneled {
+			t.Errorf("%s: reason %v proto %d family %d src %x tunneled %v", c.name, r, p.Proto, p.Family, p.Src[:4], p.Tunneled)
+		}
+	}
+	// Teredo: the outer UDP packet stays; DecodeTeredo gives the inner one.
+	ic := &layers.ICMPv6{TypeCode: layers.CreateICMPv6TypeCode(133, 0)}
+	v6 := ip6(layers.IPProtocolICMPv6)
+	ic.SetNetworkLayerForChecksum(v6)
+	rs := serialize(t, v6, ic, gopacket.Payload(make([]byte, 4)))
+	auth := append([]byte{0, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0}, rs...)
+	u := &layers.UDP{SrcPort: 40000, DstPort: 3544}
+	o4 := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{192, 0, 2, 9}, DstIP: net.IP{198, 51, 100, 9}}
+	u.SetNetworkLayerForChecksum(o4)
+	frame := serialize(t, o4, u, gopacket.Payload(auth))
+	if r := d.Decode(frame, capture.LinkRaw, len(frame), 0, &p); r != ReasonOK || p.DstPort != 3544 {
+		t.Fatalf("teredo outer: %v", r)
+	}
+	var q Packet
+	if r := d.DecodeTeredo(p.Payload, &p, &q); r != ReasonOK || q.Proto != 58 || q.ICMPType != 133 || q.Family != 6 {
+		t.Fatalf("teredo inner: %v proto %d type %d", r, q.Proto, q.ICMPType)
+	}
+}
+
 func TestDecodeAllocatesNothing(t *testing.T) {
 	i4 := ip4(layers.IPProtocolTCP)
 	frames := [][]byte{

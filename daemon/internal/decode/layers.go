@@ -13,6 +13,7 @@ import (
 var (
 	errShortVLAN  = errors.New("802.1Q tag cut off")
 	errShortPPPoE = errors.New("PPPoE header cut off")
+	errShortPPP   = errors.New("PPP header cut off")
 	errPPPoELen   = errors.New("PPPoE length past the frame")
 	errShortExt   = errors.New("IPv6 extension header cut off")
 	errExtChain   = errors.New("IPv6 extension header chain too long")
@@ -84,6 +85,52 @@ func (l *pppoeLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 		l.next = layers.LayerTypeIPv6
 	}
 	l.Contents, l.Payload = data[:8], data[8:end]
+	if l.next == gopacket.LayerTypeZero {
+		l.Payload = nil
+	}
+	return nil
+}
+
+// pppLayer decodes a PPP header inside GRE (PPTP): optional address and
+// control bytes (ff 03), a 1- or 2-byte protocol; only IPv4 and IPv6 are
+// passed on.
+type pppLayer struct {
+	layers.BaseLayer
+	next gopacket.LayerType
+}
+
+func (l *pppLayer) LayerType() gopacket.LayerType     { return layers.LayerTypePPP }
+func (l *pppLayer) CanDecode() gopacket.LayerClass    { return layers.LayerTypePPP }
+func (l *pppLayer) NextLayerType() gopacket.LayerType { return l.next }
+
+func (l *pppLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	l.next = gopacket.LayerTypeZero
+	off := 0
+	if len(data) >= 2 && data[0] == 0xff && data[1] == 0x03 {
+		off = 2
+	}
+	if len(data) < off+1 {
+		df.SetTruncated()
+		return errShortPPP
+	}
+	proto := uint16(data[off])
+	if proto&1 == 0 { // two-byte protocol field
+		if len(data) < off+2 {
+			df.SetTruncated()
+			return errShortPPP
+		}
+		proto = binary.BigEndian.Uint16(data[off : off+2])
+		off += 2
+	} else {
+		off++
+	}
+	switch proto {
+	case 0x0021:
+		l.next = layers.LayerTypeIPv4
+	case 0x0057:
+		l.next = layers.LayerTypeIPv6
+	}
+	l.Contents, l.Payload = data[:off], data[off:]
 	if l.next == gopacket.LayerTypeZero {
 		l.Payload = nil
 	}

@@ -293,6 +293,85 @@ func recordAnswers(d *record.DNS) []string {
 	return out
 }
 
+// icmpDiffs compares the ICMP and ICMPv6 messages of one .icmp.tsv with
+// tamon's: per family, type and code, the number of messages. An answered
+// echo record stands for its request and its reply; chatter (neighbour
+// discovery, router solicitation/advertisement, MLD) is compared with the
+// engine's counters, by type.
+func icmpDiffs(t *testing.T, name string, recs []record.Record, st pipeline.Stats) (rows int, diffs []string) {
+	path := filepath.Join(corpusDir, "expected", name+".icmp.tsv")
+	if _, err := os.Stat(path); err != nil {
+		return 0, nil
+	}
+	header, tsv := readTSV(t, path)
+	get := func(row []string, n string) string { return strings.Split(row[col(header, n)], ",")[0] }
+	type key struct {
+		fam        int
+		typ, code  int
+		codeIgnore bool
+	}
+	counted := map[string]int{}
+	for i := range st.ICMP.Counted {
+		counted[pipeline.CountedICMPName(i)] = i
+	}
+	norm := func(fam, typ, code int) key {
+		if _, ok := counted[fmt.Sprintf("icmpv%d_type_%d", fam, typ)]; ok {
+			return key{fam, typ, 0, true}
+		}
+		return key{fam, typ, code, false}
+	}
+	want := map[key]int{}
+	for _, row := range tsv {
+		rows++
+		fam, tf, cf := 4, "icmp.type", "icmp.code"
+		if get(row, "icmpv6.type") != "" {
+			fam, tf, cf = 6, "icmpv6.type", "icmpv6.code"
+		}
+		typ, _ := strconv.Atoi(get(row, tf))
+		code, _ := strconv.Atoi(get(row, cf))
+		want[norm(fam, typ, code)]++
+	}
+	got := map[key]int{}
+	for _, r := range recs {
+		c, ok := r.(*record.ICMP)
+		if !ok {
+			continue
+		}
+		fam, typ := int(c.Family), int(c.Type)
+		got[norm(fam, typ, int(c.Code))]++
+		if c.RTTMs >= 0 { // an answered echo: the reply too
+			reply := 0
+			if fam == 6 {
+				reply = 129
+			}
+			got[norm(fam, reply, 0)]++
+		}
+	}
+	for i, n := range st.ICMP.Counted {
+		var fam, typ int
+		fmt.Sscanf(pipeline.CountedICMPName(i), "icmpv%d_type_%d", &fam, &typ)
+		got[key{fam, typ, 0, true}] += int(n)
+	}
+	for k, n := range want {
+		if got[k] != n {
+			miss := n - got[k]
+			if miss < 0 {
+				miss = -miss
+			}
+			for j := 0; j < miss; j++ {
+				diffs = append(diffs, fmt.Sprintf("%s icmpv%d type %d code %d: tshark %d messages, tamon %d", name, k.fam, k.typ, k.code, n, got[k]))
+			}
+		}
+	}
+	for k, n := range got {
+		if _, ok := want[k]; !ok && n > 0 {
+			diffs = append(diffs, fmt.Sprintf("%s icmpv%d type %d code %d: tamon %d messages, tshark none", name, k.fam, k.typ, k.code, n))
+		}
+	}
+	sort.Strings(diffs)
+	return rows, diffs
+}
+
 // knownDiffs are the differences from tshark that are understood; each
 // names its reason. The test fails on any other difference, and on any of
 // these that no longer occurs (so the list stays true).
@@ -307,11 +386,11 @@ func TestCorpusAgreement(t *testing.T) {
 	if err != nil || len(pcaps) == 0 {
 		t.Fatalf("no captures under %s (is shared/ beside the repository?): %v", corpusDir, err)
 	}
-	var sRows, dRows int
-	var sDiffs, dDiffs []string
+	var sRows, dRows, iRows int
+	var sDiffs, dDiffs, iDiffs []string
 	for _, p := range pcaps {
 		name := filepath.Base(p)
-		recs, _, err := runFile(t, p, 2)
+		recs, st, err := runFile(t, p, 2)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -322,6 +401,9 @@ func TestCorpusAgreement(t *testing.T) {
 		n, d = dnsDiffs(t, name, recs)
 		dRows += n
 		dDiffs = append(dDiffs, d...)
+		n, d = icmpDiffs(t, name, recs, st)
+		iRows += n
+		iDiffs = append(iDiffs, d...)
 	}
 	seen := map[string]bool{}
 	report := func(kind string, rows int, diffs []string) {
@@ -341,6 +423,7 @@ func TestCorpusAgreement(t *testing.T) {
 	}
 	report("sessions", sRows, sDiffs)
 	report("dns", dRows, dDiffs)
+	report("icmp", iRows, iDiffs)
 	for d := range knownDiffs {
 		if !seen[d] {
 			t.Errorf("known difference no longer occurs (remove it from knownDiffs): %s", d)

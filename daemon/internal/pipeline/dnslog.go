@@ -14,11 +14,7 @@ import (
 type dnsTracker struct {
 	w       *worker
 	msg     dns.Message
-	pending map[dnsKey]uint32
-	slots   []pendingQuery
-	free    []uint32
-	head    uint32
-	tail    uint32
+	queries *pending[dnsKey, pendingQuery]
 	timeout int64
 	streams map[streamKey]*tcpStream
 
@@ -43,16 +39,13 @@ type dnsKey struct {
 }
 
 type pendingQuery struct {
-	key        dnsKey
-	ts         int64
-	seq        uint64
-	mac        [6]byte
-	qtype      uint16
-	qlen       uint8
-	used       bool
-	prev, next uint32
-	qname      [dns.MaxName]byte
+	mac   [6]byte
+	qtype uint16
+	qlen  uint8
+	qname [dns.MaxName]byte
 }
+
+type querySlot = pendingSlot[dnsKey, pendingQuery]
 
 type streamKey struct {
 	k   flow.Key
@@ -67,12 +60,8 @@ type tcpStream struct {
 const maxTCPDNS = 65535 + 2
 
 func newDNSTracker(w *worker, max int, timeout int64) *dnsTracker {
-	t := &dnsTracker{w: w, pending: make(map[dnsKey]uint32, max), slots: make([]pendingQuery, max),
-		head: none, tail: none, timeout: timeout, streams: make(map[streamKey]*tcpStream)}
-	for i := max - 1; i >= 0; i-- {
-		t.free = append(t.free, uint32(i))
-	}
-	return t
+	return &dnsTracker{w: w, queries: newPending[dnsKey, pendingQuery](max), timeout: timeout,
+		streams: make(map[streamKey]*tcpStream)}
 }
 
 const none = ^uint32(0)
@@ -160,35 +149,29 @@ func (t *dnsTracker) message(p *decode.Packet, b []byte) {
 	k.family, k.tcp, k.txid = p.Family, p.Proto == 6, m.ID
 	if !m.Response {
 		k.client, k.server, k.cport = p.Src, p.Dst, p.SrcPort
-		if _, dup := t.pending[k]; dup {
+		if _, dup := t.queries.find(k); dup {
 			return // a retransmitted query: the first one counts
 		}
-		if len(t.free) == 0 {
+		if t.queries.full() {
 			t.expireOne()
 		}
-		i := t.free[len(t.free)-1]
-		t.free = t.free[:len(t.free)-1]
-		q := &t.slots[i]
-		q.key, q.ts, q.seq, q.qtype, q.used = k, p.TS, t.w.seq, m.QType, true
-		q.mac = p.SrcMAC
-		q.qlen = uint8(copy(q.qname[:], m.Question.Bytes()))
-		t.pending[k] = i
-		t.pushBack(i)
+		q := t.queries.add(k, p.TS, t.w.seq)
+		q.val.qtype, q.val.mac = m.QType, p.SrcMAC
+		q.val.qlen = uint8(copy(q.val.qname[:], m.Question.Bytes()))
 		return
 	}
 	k.client, k.server, k.cport = p.Dst, p.Src, p.DstPort
-	i, ok := t.pending[k]
+	i, ok := t.queries.find(k)
 	if !ok {
 		t.C.Orphans++
 		t.emitResponse(p, k, nil)
 		return
 	}
-	q := &t.slots[i]
-	t.emitResponse(p, k, q)
-	t.remove(i)
+	t.emitResponse(p, k, t.queries.slot(i))
+	t.queries.remove(i)
 }
 
-func (t *dnsTracker) emitResponse(p *decode.Packet, k dnsKey, q *pendingQuery) {
+func (t *dnsTracker) emitResponse(p *decode.Packet, k dnsKey, q *querySlot) {
 	w := t.w
 	m := &t.msg
 	r := w.arena.DNS()
@@ -202,9 +185,9 @@ func (t *dnsTracker) emitResponse(p *decode.Packet, k dnsKey, q *pendingQuery) {
 	r.RCode = dns.RcodeString(m.ExtRcode)
 	if q != nil {
 		r.TS = q.ts / 1e6
-		r.ClientMAC = w.mac(q.mac)
-		r.Query = w.arena.String(q.qname[:q.qlen])
-		r.QType = dns.TypeString(q.qtype)
+		r.ClientMAC = w.mac(q.val.mac)
+		r.Query = w.arena.String(q.val.qname[:q.val.qlen])
+		r.QType = dns.TypeString(q.val.qtype)
 		r.RTTMs = (p.TS - q.ts) / 1e6
 	} else {
 		r.TS = p.TS / 1e6
@@ -228,80 +211,40 @@ func (t *dnsTracker) emitResponse(p *decode.Packet, k dnsKey, q *pendingQuery) {
 }
 
 // emitUnanswered writes a query that got no response.
-func (t *dnsTracker) emitUnanswered(q *pendingQuery) {
+func (t *dnsTracker) emitUnanswered(q *querySlot) {
 	w := t.w
 	r := w.arena.DNS()
 	r.Sensor = w.cfg.Sensor
 	r.TS = q.ts / 1e6
-	r.ClientMAC = w.mac(q.mac)
+	r.ClientMAC = w.mac(q.val.mac)
 	r.ClientIP, r.ServerIP = w.ip(q.key.client, q.key.family), w.ip(q.key.server, q.key.family)
 	r.Proto = "udp"
 	if q.key.tcp {
 		r.Proto = "tcp"
 	}
 	r.TxID = q.key.txid
-	r.Query = w.arena.String(q.qname[:q.qlen])
-	r.QType = dns.TypeString(q.qtype)
+	r.Query = w.arena.String(q.val.qname[:q.val.qlen])
+	r.QType = dns.TypeString(q.val.qtype)
 	r.RTTMs = -1
 	t.C.Unanswered++
 	w.emit(r, q.ts, q.seq)
 }
 
-func (t *dnsTracker) pushBack(i uint32) {
-	q := &t.slots[i]
-	q.next, q.prev = none, t.tail
-	if t.tail != none {
-		t.slots[t.tail].next = i
-	} else {
-		t.head = i
-	}
-	t.tail = i
-}
-
-func (t *dnsTracker) remove(i uint32) {
-	q := &t.slots[i]
-	if q.prev != none {
-		t.slots[q.prev].next = q.next
-	} else {
-		t.head = q.next
-	}
-	if q.next != none {
-		t.slots[q.next].prev = q.prev
-	} else {
-		t.tail = q.prev
-	}
-	delete(t.pending, q.key)
-	q.used = false
-	t.free = append(t.free, i)
-}
-
 // expireOne writes and forgets the oldest outstanding query (table full).
 func (t *dnsTracker) expireOne() {
-	i := t.head
+	i := t.queries.oldest()
 	expiry := t.w.expiry
 	t.w.expiry = true
-	t.emitUnanswered(&t.slots[i])
+	t.emitUnanswered(t.queries.slot(i))
 	t.w.expiry = expiry
-	t.remove(i)
+	t.queries.remove(i)
 }
 
 // expire writes queries older than the timeout at packet time now.
-func (t *dnsTracker) expire(now int64) {
-	for t.head != none {
-		q := &t.slots[t.head]
-		if now-q.ts <= t.timeout {
-			return
-		}
-		t.emitUnanswered(q)
-		t.remove(t.head)
-	}
-}
+func (t *dnsTracker) expire(now int64) { t.queries.expire(now, t.timeout, t.emitUnanswered) }
 
 // flush writes every outstanding query (end of input).
 func (t *dnsTracker) flush() {
-	for t.head != none {
-		t.emitUnanswered(&t.slots[t.head])
-		t.remove(t.head)
-	}
+	t.queries.expire(0, -1, t.emitUnanswered)
 	clear(t.streams)
 }

@@ -14,12 +14,12 @@ type WorkerStats struct {
 	Defrag   decode.DefragStats
 	Flow     flow.Counters
 	DNS      DNSCounters
-	ICMP     uint64
+	ICMP     ICMPCounters
 	ShortTCP uint64
 }
 
 func (w *worker) publish() {
-	s := &WorkerStats{Decode: w.dec.Counts, Defrag: w.dec.Defrag.Stats, Flow: w.table.C, DNS: w.dns.C, ICMP: w.icmp, ShortTCP: w.dec.ShortTCP}
+	s := &WorkerStats{Decode: w.dec.Counts, Defrag: w.dec.Defrag.Stats, Flow: w.table.C, DNS: w.dns.C, ICMP: w.icmpT.C, ShortTCP: w.dec.ShortTCP}
 	w.pub.Store(s)
 }
 
@@ -35,7 +35,7 @@ type Stats struct {
 	Defrag      decode.DefragStats
 	Flow        flow.Counters
 	DNS         DNSCounters
-	ICMP        uint64
+	ICMP        ICMPCounters
 	ShortTCP    uint64 // TCP packets whose header the snap length cut after the flags
 	NameMap     int    // addresses in the DNS name map (after Run)
 }
@@ -67,7 +67,12 @@ func (e *Engine) Stats() Stats {
 		s.DNS.Unanswered += ws.DNS.Unanswered
 		s.DNS.Orphans += ws.DNS.Orphans
 		s.DNS.TCPGaps += ws.DNS.TCPGaps
-		s.ICMP += ws.ICMP
+		s.ICMP.Messages += ws.ICMP.Messages
+		s.ICMP.Echoes += ws.ICMP.Echoes
+		s.ICMP.Unanswered += ws.ICMP.Unanswered
+		for i := range s.ICMP.Counted {
+			s.ICMP.Counted[i] += ws.ICMP.Counted[i]
+		}
 		s.ShortTCP += ws.ShortTCP
 	}
 	return s
@@ -85,6 +90,12 @@ func (s *Stats) WriteSummary(w io.Writer) {
 		s.Defrag.Fragments, s.Defrag.Reassembled, s.Defrag.TimedOut, s.Defrag.Dropped)
 	fmt.Fprintf(w, "sessions_open %d\nsessions_opened %d\nsessions_ended %d\nsessions_evicted %d\nsessions_port_reuse %d\n",
 		s.Flow.Open, s.Flow.Opened, s.Flow.Ended, s.Flow.Evicted, s.Flow.Reused)
-	fmt.Fprintf(w, "dns_messages %d\ndns_malformed %d\ndns_unanswered %d\ndns_orphan_responses %d\ndns_tcp_gaps %d\nicmp %d\n",
-		s.DNS.Messages, s.DNS.Malformed, s.DNS.Unanswered, s.DNS.Orphans, s.DNS.TCPGaps, s.ICMP)
+	fmt.Fprintf(w, "dns_messages %d\ndns_malformed %d\ndns_unanswered %d\ndns_orphan_responses %d\ndns_tcp_gaps %d\n",
+		s.DNS.Messages, s.DNS.Malformed, s.DNS.Unanswered, s.DNS.Orphans, s.DNS.TCPGaps)
+	fmt.Fprintf(w, "icmp_messages %d\nicmp_echoes %d\nicmp_unanswered %d\n", s.ICMP.Messages, s.ICMP.Echoes, s.ICMP.Unanswered)
+	for i, n := range s.ICMP.Counted {
+		if n > 0 {
+			fmt.Fprintf(w, "%s %d\n", CountedICMPName(i), n)
+		}
+	}
 }

@@ -18,8 +18,10 @@ type worker struct {
 	cfg        *Config
 	dec        *decode.Decoder
 	pkt        decode.Packet
+	inner      decode.Packet // a tunnelled packet inside pkt (Teredo)
 	table      *flow.Table
 	dns        *dnsTracker
+	icmpT      *icmpTracker
 	arena      record.Arena
 	out        *[]envelope
 	lastMAC    [6]byte
@@ -32,8 +34,7 @@ type worker struct {
 	sub    int64
 	expiry bool
 
-	icmp uint64
-	pub  atomic.Pointer[WorkerStats]
+	pub atomic.Pointer[WorkerStats]
 
 	// flushCh carries the records of the final table flush to the merger,
 	// in chunks, sorted; closed when done.
@@ -44,6 +45,7 @@ func newWorker(id int, cfg *Config, fc flow.Config) *worker {
 	w := &worker{id: id, cfg: cfg, dec: decode.NewDecoder(cfg.FragSlots)}
 	w.table = flow.New(fc, w.sessionEnded)
 	w.dns = newDNSTracker(w, cfg.DNSPending, cfg.DNSTimeout)
+	w.icmpT = newICMPTracker(w, cfg.DNSPending, cfg.DNSTimeout)
 	w.pub.Store(&WorkerStats{})
 	w.flushCh = make(chan []envelope, 2)
 	return w
@@ -72,14 +74,18 @@ func (w *worker) process(b *batch) {
 	if b.now > 0 {
 		w.table.Expire(b.now)
 		w.dns.expire(b.now)
+		w.icmpT.expire(b.now)
 	}
 	if b.final != finalNone {
 		// Open sessions are flushed by the merger once every worker is
 		// done (Engine.flushSessions), streaming, in a global order.
 		w.dns.flush()
+		w.icmpT.flush()
 	}
 	w.publish()
 }
+
+const teredoPort = 3544
 
 // flushTable ends every open session after the final batch, oldest first
 // (start time, then 5-tuple hash), and hands the records to the merger in
@@ -110,13 +116,22 @@ func (w *worker) flushTable(shutdown bool) {
 func (w *worker) packet(p *decode.Packet) {
 	switch p.Proto {
 	case 6, 17:
+	case 1, 58:
+		w.icmpT.packet(p)
+		return
 	default:
-		w.icmp++
 		return
 	}
 	s, dir := w.table.Packet(p)
 	if p.SrcPort == 53 || p.DstPort == 53 {
 		w.dns.packet(p, s, dir)
+	}
+	if p.Proto == 17 && (p.SrcPort == teredoPort || p.DstPort == teredoPort) {
+		// Teredo: the UDP datagram counts in its session; the IPv6 packet
+		// inside gets its own ICMPv6 log.
+		if w.dec.DecodeTeredo(p.Payload, p, &w.inner) == decode.ReasonOK && w.inner.Proto == 58 {
+			w.icmpT.packet(&w.inner)
+		}
 	}
 }
 

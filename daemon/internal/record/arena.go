@@ -13,6 +13,7 @@ type Arena struct {
 	steps   []Step
 	sess    []Session
 	dns     []DNS
+	icmp    []ICMP
 	answers []Answer
 }
 
@@ -66,6 +67,15 @@ func (a *Arena) DNS() *DNS {
 	}
 	a.dns = a.dns[:len(a.dns)+1]
 	return &a.dns[len(a.dns)-1]
+}
+
+// ICMP returns a zeroed ICMP record backed by the arena.
+func (a *Arena) ICMP() *ICMP {
+	if len(a.icmp) == cap(a.icmp) {
+		a.icmp = make([]ICMP, 0, arenaRecords)
+	}
+	a.icmp = a.icmp[:len(a.icmp)+1]
+	return &a.icmp[len(a.icmp)-1]
 }
 
 // Answers returns a zeroed slice of n answers backed by the arena.

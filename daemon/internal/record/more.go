@@ -96,7 +96,8 @@ type ICMP struct {
 	Code      uint8
 	EchoID    uint16
 	EchoSeq   uint16
-	RTTMs     int64 // -1 when unanswered or not an echo
+	RTTMs     int64  // -1 when unanswered or not an echo
+	Quoted    string // for errors: the quoted packet, "udp 192.0.2.1:5353 > 198.51.100.1:53"
 }
 
 // Kind implements Record.
@@ -116,6 +117,7 @@ func (c *ICMP) AppendJSON(b []byte) []byte {
 	b = appendUint(b, "echo_id", uint64(c.EchoID))
 	b = appendUint(b, "echo_seq", uint64(c.EchoSeq))
 	b = appendInt(b, "rtt_ms", c.RTTMs)
+	b = appendStr(b, "quoted", c.Quoted)
 	return append(b, '}')
 }
 

@@ -1,0 +1,145 @@
+package tls
+
+const (
+	recordHeaderLen    = 5
+	handshakeHeaderLen = 4
+	contentHandshake   = 22
+	// maxRecord is the longest record accepted: 2^14 plus the 2048 bytes
+	// RFC 5246 allows for expansion. A handshake record longer than 2^14 is
+	// already against the rules; the slack only avoids refusing a sloppy
+	// peer that a real TLS stack would also refuse later.
+	maxRecord = 16384 + 2048
+)
+
+// Records finds the first handshake message in a TLS byte stream: the bytes
+// of one direction of a TCP connection from its first byte, as TLS records
+// (content type 22, SSL 3.0 to TLS 1.3) that may split the message over
+// several records, records that may be split over several segments.
+//
+// When the message is complete, Records returns it (4-byte handshake header
+// and body, exactly 4+length bytes) with need == 0 and err == nil. msg then
+// aliases either stream (the message lies in one record) or scratch (the
+// message spans records: its fragments are copied into scratch[:0], which
+// grows, and so allocates, only when cap(scratch) is too small; a scratch of
+// MaxHello bytes never grows). Bytes after the message are not looked at.
+//
+// When the bytes are a TLS handshake so far but end too early, Records
+// returns need > 0: a lower bound on the number of bytes to add to stream
+// before calling again. When they cannot be one, it returns an error
+// wrapping ErrNotTLS (not a handshake record, not a ClientHello or
+// ServerHello first), ErrMalformed (broken record framing) or ErrTooLarge
+// (the message would exceed MaxHello bytes). The answer for a prefix of a
+// stream is consistent with the answer for the whole: an error stays an
+// error, and need > 0 never turns into an error that an earlier call could
+// have seen.
+//
+// Records keeps no reference to stream or scratch; it writes only to
+// scratch's backing array.
+func Records(stream []byte, scratch []byte) (msg []byte, need int, err error) {
+	var hdr [handshakeHeaderLen]byte
+	hdrN := 0    // handshake header bytes seen
+	total := -1  // 4 + message length, once the header is known
+	copied := -1 // bytes of the message in scratch; -1 while nothing is copied
+	off := 0
+	for first := true; ; first = false {
+		rem := len(stream) - off
+		if rem < recordHeaderLen {
+			if err := checkRecordHeader(stream[off:], first); err != nil {
+				return nil, 0, err
+			}
+			return nil, recordHeaderLen - rem + missing(hdrN, total, copied), nil
+		}
+		if err := checkRecordHeader(stream[off:off+recordHeaderLen], first); err != nil {
+			return nil, 0, err
+		}
+		rl := int(be16(stream[off+3:]))
+		if rl == 0 {
+			return nil, 0, errEmptyRecord
+		}
+		if rl > maxRecord {
+			return nil, 0, errRecordTooLong
+		}
+		start := off + recordHeaderLen
+		body := stream[start:min(start+rl, len(stream))]
+
+		// The usual case: the whole message in the first record.
+		if first && len(body) >= handshakeHeaderLen {
+			t := body[0]
+			if t != TypeClientHello && t != TypeServerHello {
+				return nil, 0, errFirstMsgType
+			}
+			n := handshakeHeaderLen + be24(body[1:])
+			if n > MaxHello {
+				return nil, 0, errTooLarge
+			}
+			if n <= rl {
+				if len(body) >= n {
+					return body[:n], 0, nil
+				}
+				return nil, n - len(body), nil
+			}
+		}
+
+		// The message spans records: gather it in scratch.
+		i := 0
+		for hdrN < handshakeHeaderLen && i < len(body) {
+			hdr[hdrN] = body[i]
+			hdrN++
+			i++
+			if hdrN == 1 && hdr[0] != TypeClientHello && hdr[0] != TypeServerHello {
+				return nil, 0, errFirstMsgType
+			}
+			if hdrN == handshakeHeaderLen {
+				total = handshakeHeaderLen + be24(hdr[1:])
+				if total > MaxHello {
+					return nil, 0, errTooLarge
+				}
+				scratch = append(scratch[:0], hdr[:]...)
+				copied = handshakeHeaderLen
+			}
+		}
+		if copied >= 0 {
+			take := min(total-copied, len(body)-i)
+			scratch = append(scratch, body[i:i+take]...)
+			copied += take
+			if copied == total {
+				return scratch[:total], 0, nil
+			}
+		}
+		if len(body) < rl { // the record itself is cut off
+			left := rl - len(body)
+			m := missing(hdrN, total, copied)
+			if m <= left {
+				return nil, m, nil
+			}
+			return nil, m + recordHeaderLen, nil
+		}
+		off = start + rl
+	}
+}
+
+// missing is a lower bound on the message bytes still to come.
+func missing(hdrN, total, copied int) int {
+	if total < 0 {
+		return handshakeHeaderLen - hdrN
+	}
+	return total - copied
+}
+
+// checkRecordHeader checks the bytes present of a record header (h may be
+// shorter than 5 bytes). first tells whether it is the stream's first record.
+func checkRecordHeader(h []byte, first bool) error {
+	if len(h) > 0 && h[0] != contentHandshake {
+		if first {
+			return errRecordType
+		}
+		return errInterleaved
+	}
+	if (len(h) > 1 && h[1] != 3) || (len(h) > 2 && h[2] > 4) {
+		if first {
+			return errRecordVersion
+		}
+		return errNextVersion
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package pipeline
+
+// pending is a bounded table of outstanding requests (DNS queries, ICMP
+// echo requests) waiting for their answers: a map from key to a slot in a
+// fixed slab, and a list of slots in insertion order, so that expiry looks
+// only at the oldest. Values live in the slab: adding and removing entries
+// allocates nothing once the map has grown. Owned by one worker.
+type pending[K comparable, V any] struct {
+	idx   map[K]uint32
+	slots []pendingSlot[K, V]
+	free  []uint32
+	head  uint32
+	tail  uint32
+}
+
+type pendingSlot[K comparable, V any] struct {
+	key        K
+	ts         int64 // ns, when the request was seen
+	seq        uint64
+	val        V
+	prev, next uint32
+}
+
+func newPending[K comparable, V any](n int) *pending[K, V] {
+	p := &pending[K, V]{idx: make(map[K]uint32, n), slots: make([]pendingSlot[K, V], n), head: none, tail: none}
+	for i := n - 1; i >= 0; i-- {
+		p.free = append(p.free, uint32(i))
+	}
+	return p
+}
+
+// find returns the slot of k.
+func (p *pending[K, V]) find(k K) (uint32, bool) {
+	i, ok := p.idx[k]
+	return i, ok
+}
+
+func (p *pending[K, V]) slot(i uint32) *pendingSlot[K, V] { return &p.slots[i] }
+
+// full reports whether add needs a slot freed first (see oldest).
+func (p *pending[K, V]) full() bool { return len(p.free) == 0 }
+
+// oldest returns the slot added first, or none.
+func (p *pending[K, V]) oldest() uint32 { return p.head }
+
+// add stores k, which must not be present, with its time and order key,
+// and returns its slot for the caller to fill. The table must not be full.
+func (p *pending[K, V]) add(k K, ts int64, seq uint64) *pendingSlot[K, V] {
+	i := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	s := &p.slots[i]
+	var zero V
+	s.key, s.ts, s.seq, s.val = k, ts, seq, zero
+	s.next, s.prev = none, p.tail
+	if p.tail != none {
+		p.slots[p.tail].next = i
+	} else {
+		p.head = i
+	}
+	p.tail = i
+	p.idx[k] = i
+	return s
+}
+
+// remove frees slot i.
+func (p *pending[K, V]) remove(i uint32) {
+	s := &p.slots[i]
+	if s.prev != none {
+		p.slots[s.prev].next = s.next
+	} else {
+		p.head = s.next
+	}
+	if s.next != none {
+		p.slots[s.next].prev = s.prev
+	} else {
+		p.tail = s.prev
+	}
+	delete(p.idx, s.key)
+	p.free = append(p.free, i)
+}
+
+// expire calls fn for, then removes, every entry older than timeout at
+// packet time now (all of them when timeout < 0), oldest first.
+func (p *pending[K, V]) expire(now, timeout int64, fn func(s *pendingSlot[K, V])) {
+	for p.head != none {
+		s := &p.slots[p.head]
+		if timeout >= 0 && now-s.ts <= timeout {
+			return
+		}
+		fn(s)
+		p.remove(p.head)
+	}
+}
