@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -142,6 +143,34 @@ func client() int {
 	return 0
 }
 
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func waitFor(t *testing.T, b *syncBuffer, want string) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(b.String(), want) {
+			return
+		}
+	}
+	t.Fatalf("tamond did not log %q; log:\n%s", want, b.String())
+}
+
 func sh(t *testing.T, args ...string) {
 	t.Helper()
 	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
@@ -200,7 +229,8 @@ func TestLiveCapture(t *testing.T) {
 	if !errLines.Scan() || !strings.Contains(errLines.Text(), "capturing on "+va) {
 		t.Fatalf("tamond did not start capturing: %q", errLines.Text())
 	}
-	go io.Copy(io.Discard, tdErr)
+	var errLog syncBuffer
+	go io.Copy(&errLog, tdErr)
 	records := make(chan []map[string]any, 1)
 	go func() {
 		var rs []map[string]any
@@ -231,6 +261,14 @@ func TestLiveCapture(t *testing.T) {
 		t.Fatalf("client: %v: %s", err, out)
 	}
 	time.Sleep(500 * time.Millisecond) // let the last ACK reach the ring
+	// SIGHUP with a changed timeout is applied; a broken file is refused
+	// and the running configuration kept. Neither loses records.
+	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption interface '"+va+"'\n\toption sensor 'live'\n\toption tcp_timeout '120'\n"), 0o644)
+	td.Process.Signal(syscall.SIGHUP)
+	waitFor(t, &errLog, "reload: tcp_timeout 120 s")
+	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption tcp_timeout 'never\n"), 0o644)
+	td.Process.Signal(syscall.SIGHUP)
+	waitFor(t, &errLog, "keeping the running configuration")
 	td.Process.Signal(syscall.SIGTERM)
 	var rs []map[string]any
 	select {

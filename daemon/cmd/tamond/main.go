@@ -126,6 +126,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if live {
+		rl := &reloader{path: cfg.Source, cur: cfg, eng: eng, log: stderr}
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				rl.reload()
+			}
+		}()
+	}
 	runErr := eng.Run(ctx, src)
 	if err := out.Flush(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("write records: %w", err)

@@ -152,16 +152,56 @@ type Engine struct {
 	stop       context.CancelFunc // stops the reader when a sink fails
 	recsBuf    []record.Record    // merger's scratch
 	envs       []envelope         // merger's scratch
+
+	timeouts atomic.Pointer[Timeouts] // read by workers at each batch
+	ctl      chan ctlReq              // functions to run in the merger
+	running  atomic.Bool
+}
+
+// Timeouts are the idle timeouts that a configuration reload may change
+// while the engine runs (nanoseconds of packet time).
+type Timeouts struct {
+	TCP, UDP, Request int64
+}
+
+type ctlReq struct {
+	fn   func()
+	done chan struct{}
+}
+
+// SetTimeouts changes the session and request timeouts; every worker
+// applies them before its next batch. Safe from any goroutine.
+func (e *Engine) SetTimeouts(t Timeouts) { e.timeouts.Store(&t) }
+
+// Control runs fn in the merger goroutine, between two batches, and waits
+// for it: the way to change state the merger owns (name map, device
+// inventory, app usage) while the engine runs. When the engine is not
+// running, fn runs in the caller.
+func (e *Engine) Control(fn func()) {
+	if e.running.Load() {
+		req := ctlReq{fn: fn, done: make(chan struct{})}
+		select {
+		case e.ctl <- req:
+			<-req.done
+			return
+		case <-time.After(5 * time.Second):
+			// The merger is gone (Run is ending): fall through.
+		}
+	}
+	fn()
 }
 
 // New returns an Engine that writes records to sinks.
 func New(cfg Config, sinks ...Sink) *Engine {
 	cfg.setDefaults()
-	e := &Engine{cfg: cfg, sinks: sinks, names: namemap.New(cfg.NameMapSize, 3600_000)}
+	e := &Engine{cfg: cfg, sinks: sinks, names: namemap.New(cfg.NameMapSize, 3600_000), ctl: make(chan ctlReq)}
+	e.timeouts.Store(&Timeouts{TCP: cfg.Flow.TCPTimeout, UDP: cfg.Flow.UDPTimeout, Request: cfg.DNSTimeout})
 	per := cfg.Flow
 	per.MaxFlows = max(1, cfg.Flow.MaxFlows/cfg.Workers)
 	for i := 0; i < cfg.Workers; i++ {
-		e.workers = append(e.workers, newWorker(i, &e.cfg, per))
+		w := newWorker(i, &e.cfg, per)
+		w.timeouts = &e.timeouts
+		e.workers = append(e.workers, w)
 	}
 	e.free = make(chan *batch, cfg.Batches)
 	e.done = make(chan *batch, cfg.Batches)
@@ -423,7 +463,21 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 // them to the sinks. It owns the name map.
 func (e *Engine) merge() error {
 	var firstErr error
-	for b := range e.done {
+	e.running.Store(true)
+	defer e.running.Store(false)
+	for {
+		var b *batch
+		select {
+		case req := <-e.ctl:
+			req.fn()
+			close(req.done)
+			continue
+		case bb, ok := <-e.done:
+			if !ok {
+				return firstErr
+			}
+			b = bb
+		}
 		envs := e.envs[:0]
 		for w := range b.out {
 			envs = append(envs, b.out[w]...)
@@ -470,7 +524,6 @@ func (e *Engine) merge() error {
 			e.stop()
 		}
 	}
-	return firstErr
 }
 
 // flushSessions writes the sessions that the workers flush after the

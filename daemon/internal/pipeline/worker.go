@@ -36,6 +36,9 @@ type worker struct {
 
 	pub atomic.Pointer[WorkerStats]
 
+	timeouts *atomic.Pointer[Timeouts] // the engine's, see Engine.SetTimeouts
+	applied  *Timeouts
+
 	// flushCh carries the records of the final table flush to the merger,
 	// in chunks, sorted; closed when done.
 	flushCh chan []envelope
@@ -54,6 +57,11 @@ func newWorker(id int, cfg *Config, fc flow.Config) *worker {
 // process handles the frames of this worker's shard in b, then expires idle
 // state at b.now.
 func (w *worker) process(b *batch) {
+	if t := w.timeouts.Load(); t != w.applied {
+		w.applied = t
+		w.table.SetTimeouts(t.TCP, t.UDP)
+		w.dns.timeout, w.icmpT.timeout = t.Request, t.Request
+	}
 	w.out = &b.out[w.id]
 	w.expiry = false
 	for i := range b.frames {
