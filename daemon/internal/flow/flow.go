@@ -607,6 +607,14 @@ func (t *Table) End(s *Session, shutdown bool) {
 	}
 }
 
+// Ends returns the client's and the server's address and port.
+func (s *Session) Ends() (client, server [16]byte, clientPort, serverPort uint16) {
+	if s.ClientIsA {
+		return s.Key.A, s.Key.B, s.Key.PA, s.Key.PB
+	}
+	return s.Key.B, s.Key.A, s.Key.PB, s.Key.PA
+}
+
 // Each calls fn for every open session, oldest activity first within TCP,
 // then UDP, then closed ones. fn must not change the table.
 func (t *Table) Each(fn func(s *Session)) {

@@ -372,6 +372,125 @@ func icmpDiffs(t *testing.T, name string, recs []record.Record, st pipeline.Stat
 	return rows, diffs
 }
 
+// appDiffs compares HTTP requests and responses (.http.tsv) and TLS hellos
+// (.tls.tsv) with tamon's http and tls records. A tshark row agrees when an
+// unused record of the same connection carries the same values: for a
+// request method, host, URI and user agent; for a response status and
+// content type; for a ClientHello SNI, ALPN and JA3; for a ServerHello
+// JA3S. tshark decodes HTTP only on its default ports; tamon on any port,
+// so records without a tshark row are not differences.
+func appDiffs(t *testing.T, name string, recs []record.Record) (hRows, tRows int, hDiffs, tDiffs []string) {
+	type conn struct{ c, s string }
+	ep := func(ip string, port uint16) string { return canonIP(ip) + "/" + strconv.Itoa(int(port)) }
+	https := map[conn][]*record.HTTP{}
+	tlss := map[conn][]*record.TLS{}
+	for _, r := range recs {
+		switch v := r.(type) {
+		case *record.HTTP:
+			k := conn{ep(v.ClientIP, v.ClientPort), ep(v.ServerIP, v.ServerPort)}
+			https[k] = append(https[k], v)
+		case *record.TLS:
+			if v.Transport == "tcp" {
+				k := conn{ep(v.ClientIP, v.ClientPort), ep(v.ServerIP, v.ServerPort)}
+				tlss[k] = append(tlss[k], v)
+			}
+		}
+	}
+	rowConn := func(row []string, get func([]string, string) string, resp bool) conn {
+		src, dst := get(row, "ip.src"), get(row, "ip.dst")
+		if src == "" {
+			src, dst = get(row, "ipv6.src"), get(row, "ipv6.dst")
+		}
+		src, dst = src[strings.LastIndexByte(src, ',')+1:], dst[strings.LastIndexByte(dst, ',')+1:]
+		sp, _ := strconv.Atoi(get(row, "tcp.srcport"))
+		dp, _ := strconv.Atoi(get(row, "tcp.dstport"))
+		a, b := ep(src, uint16(sp)), ep(dst, uint16(dp))
+		if resp {
+			return conn{b, a}
+		}
+		return conn{a, b}
+	}
+	if path := filepath.Join(corpusDir, "expected", name+".http.tsv"); fileExists(path) {
+		header, tsv := readTSV(t, path)
+		get := func(row []string, n string) string { return row[col(header, n)] }
+		usedReq, usedResp := map[*record.HTTP]bool{}, map[*record.HTTP]bool{}
+		for _, row := range tsv {
+			method := get(row, "http.request.method")
+			resp := method == ""
+			if resp && get(row, "http.response.code") == "" {
+				continue
+			}
+			hRows++
+			k := rowConn(row, get, resp)
+			found := false
+			for _, r := range https[k] {
+				if resp {
+					code, _ := strconv.Atoi(strings.Split(get(row, "http.response.code"), ",")[0])
+					ct := strings.Split(get(row, "http.content_type"), ",")[0]
+					if !usedResp[r] && int(r.Status) == code && r.ContentType == ct {
+						usedResp[r], found = true, true
+						break
+					}
+					continue
+				}
+				if !usedReq[r] && r.Method == method && r.Host == get(row, "http.host") &&
+					r.URI == get(row, "http.request.uri") && r.UserAgent == get(row, "http.user_agent") {
+					usedReq[r], found = true, true
+					break
+				}
+			}
+			if !found {
+				what := "request " + method + " " + get(row, "http.request.uri")
+				if resp {
+					what = "response " + get(row, "http.response.code")
+				}
+				hDiffs = append(hDiffs, fmt.Sprintf("%s frame %s %s: no matching http record", name, get(row, "frame.number"), what))
+			}
+		}
+	}
+	if path := filepath.Join(corpusDir, "expected", name+".tls.tsv"); fileExists(path) {
+		header, tsv := readTSV(t, path)
+		get := func(row []string, n string) string { return row[col(header, n)] }
+		used := map[*record.TLS]bool{}
+		for _, row := range tsv {
+			typ := strings.Split(get(row, "tls.handshake.type"), ",")
+			for _, ty := range typ {
+				if ty != "1" && ty != "2" {
+					continue
+				}
+				tRows++
+				resp := ty == "2"
+				k := rowConn(row, get, resp)
+				found := false
+				for _, r := range tlss[k] {
+					if resp {
+						if r.JA3S == get(row, "tls.handshake.ja3s") {
+							found = true
+							break
+						}
+						continue
+					}
+					if !used[r] && r.SNI == get(row, "tls.handshake.extensions_server_name") &&
+						r.ALPN == get(row, "tls.handshake.extensions_alpn_str") && r.JA3 == get(row, "tls.handshake.ja3") {
+						used[r], found = true, true
+						break
+					}
+				}
+				if !found {
+					hello := "ClientHello"
+					if resp {
+						hello = "ServerHello"
+					}
+					tDiffs = append(tDiffs, fmt.Sprintf("%s frame %s %s: no tls record with the same values", name, get(row, "frame.number"), hello))
+				}
+			}
+		}
+	}
+	return
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
 // knownDiffs are the differences from tshark that are understood; each
 // names its reason. The test fails on any other difference, and on any of
 // these that no longer occurs (so the list stays true).
@@ -386,8 +505,8 @@ func TestCorpusAgreement(t *testing.T) {
 	if err != nil || len(pcaps) == 0 {
 		t.Fatalf("no captures under %s (is shared/ beside the repository?): %v", corpusDir, err)
 	}
-	var sRows, dRows, iRows int
-	var sDiffs, dDiffs, iDiffs []string
+	var sRows, dRows, iRows, hRows, tRows int
+	var sDiffs, dDiffs, iDiffs, hDiffs, tDiffs []string
 	for _, p := range pcaps {
 		name := filepath.Base(p)
 		recs, st, err := runFile(t, p, 2)
@@ -404,6 +523,9 @@ func TestCorpusAgreement(t *testing.T) {
 		n, d = icmpDiffs(t, name, recs, st)
 		iRows += n
 		iDiffs = append(iDiffs, d...)
+		hn, tn, hd, td := appDiffs(t, name, recs)
+		hRows, tRows = hRows+hn, tRows+tn
+		hDiffs, tDiffs = append(hDiffs, hd...), append(tDiffs, td...)
 	}
 	seen := map[string]bool{}
 	report := func(kind string, rows int, diffs []string) {
@@ -424,6 +546,8 @@ func TestCorpusAgreement(t *testing.T) {
 	report("sessions", sRows, sDiffs)
 	report("dns", dRows, dDiffs)
 	report("icmp", iRows, iDiffs)
+	report("http", hRows, hDiffs)
+	report("tls", tRows, tDiffs)
 	for d := range knownDiffs {
 		if !seen[d] {
 			t.Errorf("known difference no longer occurs (remove it from knownDiffs): %s", d)

@@ -22,6 +22,7 @@ type worker struct {
 	table      *flow.Table
 	dns        *dnsTracker
 	icmpT      *icmpTracker
+	streams    *streams
 	arena      record.Arena
 	out        *[]envelope
 	lastMAC    [6]byte
@@ -49,6 +50,7 @@ func newWorker(id int, cfg *Config, fc flow.Config) *worker {
 	w.table = flow.New(fc, w.sessionEnded)
 	w.dns = newDNSTracker(w, cfg.DNSPending, cfg.DNSTimeout)
 	w.icmpT = newICMPTracker(w, cfg.DNSPending, cfg.DNSTimeout)
+	w.streams = newStreams(w)
 	w.pub.Store(&WorkerStats{})
 	w.flushCh = make(chan []envelope, 2)
 	return w
@@ -133,6 +135,8 @@ func (w *worker) packet(p *decode.Packet) {
 	s, dir := w.table.Packet(p)
 	if p.SrcPort == 53 || p.DstPort == 53 {
 		w.dns.packet(p, s, dir)
+	} else if p.Proto == 6 {
+		w.streams.tcp(p, s, dir)
 	}
 	if p.Proto == 17 && (p.SrcPort == teredoPort || p.DstPort == teredoPort) {
 		// Teredo: the UDP datagram counts in its session; the IPv6 packet
@@ -174,6 +178,7 @@ func (w *worker) sessionEnded(s *flow.Session, reason string) {
 	r.BytesUp, r.BytesDown = s.BytesUp, s.BytesDown
 	r.PktsUp, r.PktsDown = uint64(s.PktsUp), uint64(s.PktsDown)
 	r.EndReason = reason
+	r.Host = w.streams.sessionEnded(s) // writes its pending TLS and HTTP records first
 	w.tl = w.table.AppendTimeline(w.tl[:0], s)
 	r.Timeline = w.arena.Steps(w.tl)
 	if k.Proto == 6 && (k.PA == 53 || k.PB == 53) {

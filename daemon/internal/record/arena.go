@@ -14,6 +14,8 @@ type Arena struct {
 	sess    []Session
 	dns     []DNS
 	icmp    []ICMP
+	tls     []TLS
+	http    []HTTP
 	answers []Answer
 }
 
@@ -76,6 +78,24 @@ func (a *Arena) ICMP() *ICMP {
 	}
 	a.icmp = a.icmp[:len(a.icmp)+1]
 	return &a.icmp[len(a.icmp)-1]
+}
+
+// TLS returns a zeroed TLS record backed by the arena.
+func (a *Arena) TLS() *TLS {
+	if len(a.tls) == cap(a.tls) {
+		a.tls = make([]TLS, 0, arenaRecords)
+	}
+	a.tls = a.tls[:len(a.tls)+1]
+	return &a.tls[len(a.tls)-1]
+}
+
+// HTTP returns a zeroed HTTP record backed by the arena.
+func (a *Arena) HTTP() *HTTP {
+	if len(a.http) == cap(a.http) {
+		a.http = make([]HTTP, 0, arenaRecords)
+	}
+	a.http = a.http[:len(a.http)+1]
+	return &a.http[len(a.http)-1]
 }
 
 // Answers returns a zeroed slice of n answers backed by the arena.

@@ -57,6 +57,7 @@ type TLS struct {
 	JA3        string
 	JA3S       string
 	JA4        string
+	ECH        bool // the hello carries Encrypted Client Hello: SNI is the outer, public name
 }
 
 // Kind implements Record.
@@ -79,6 +80,7 @@ func (t *TLS) AppendJSON(b []byte) []byte {
 	b = appendStr(b, "ja3", t.JA3)
 	b = appendStr(b, "ja3s", t.JA3S)
 	b = appendStr(b, "ja4", t.JA4)
+	b = appendBool(b, "ech", t.ECH)
 	return append(b, '}')
 }
 

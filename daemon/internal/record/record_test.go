@@ -41,7 +41,7 @@ func TestRecordsJSON(t *testing.T) {
 		{&DNS{Answers: []Answer{{Name: "a", Type: "A", TTL: 5, Data: "192.0.2.1"}}, RTTMs: -1},
 			"type sensor ts client_mac client_ip server_ip proto txid query qtype rcode answers rtt_ms"},
 		{&HTTP{}, "type sensor ts client_mac client_ip client_port server_ip server_port method host uri user_agent referer status content_type"},
-		{&TLS{}, "type sensor ts client_mac client_ip client_port server_ip server_port transport version sni alpn ja3 ja3s ja4"},
+		{&TLS{}, "type sensor ts client_mac client_ip client_port server_ip server_port transport version sni alpn ja3 ja3s ja4 ech"},
 		{&ICMP{}, "type sensor ts client_mac src_ip dst_ip family icmp_type icmp_code echo_id echo_seq rtt_ms quoted"},
 		{&App{}, "type sensor client_mac app start_ts end_ts host sessions bytes"},
 		{&Device{IPv4: []string{"192.0.2.1"}}, "type sensor mac alias hostname vendor ipv4 ipv6 os dhcp_fingerprint randomized first_seen last_seen bytes_up bytes_down"},

@@ -1,0 +1,544 @@
+package pipeline
+
+import (
+	"errors"
+
+	"tamon/daemon/internal/decode"
+	"tamon/daemon/internal/dissect/http"
+	"tamon/daemon/internal/dissect/tls"
+	"tamon/daemon/internal/flow"
+	"tamon/daemon/internal/record"
+)
+
+// Application-layer state of a session (TLS, HTTP, QUIC), kept in a slab
+// per worker and found through flow.Session.Ext. Only sessions whose first
+// payload looks like one of these protocols get a state. Each direction of
+// a TCP session is reassembled in sequence order, bounded: out-of-order
+// segments wait (at most maxOOOSegs of at most maxOOOBytes in all), a gap
+// that does not close gives up that direction, retransmitted bytes are
+// skipped. Only what the parsers need is buffered: a TLS hello (up to
+// tls.MaxHello) and HTTP heads (up to http.MaxHead); HTTP bodies are
+// skipped by length without buffering.
+const (
+	maxOOOSegs  = 8
+	maxOOOBytes = 32 << 10
+	maxApps     = 8192 // application states per worker; beyond, sessions are not dissected
+	maxPipeline = 16   // HTTP requests waiting for their responses
+	bufStart    = 4 << 10
+)
+
+const (
+	kindUnknown = iota
+	kindTLS
+	kindHTTP
+	kindQUIC
+	kindNone
+)
+
+// host ranks: the best-known name of a session.
+const (
+	rankNone = iota
+	rankHTTP
+	rankQUIC
+	rankTLS
+)
+
+type oooSeg struct {
+	seq  uint32
+	data []byte
+}
+
+type dirStream struct {
+	started bool
+	dead    bool
+	next    uint32
+	buf     []byte
+	ooo     []oooSeg
+	oooN    int
+	body    http.Body
+	inBody  bool
+}
+
+type appState struct {
+	kind     uint8
+	hostRank uint8
+	host     string
+	dirs     [2]dirStream
+
+	// TLS
+	tlsRec  *record.TLS
+	chDone  bool
+	shDone  bool
+	tlsDead bool
+
+	// HTTP: requests waiting for their responses, oldest first
+	reqs    [maxPipeline]*record.HTTP
+	reqHead [maxPipeline]bool // the request was HEAD: its response has no body
+	nreq    int
+}
+
+// StreamCounters count what the application-layer dissectors did.
+type StreamCounters struct {
+	TLSHellos   uint64 // ClientHellos parsed (TCP and QUIC)
+	TLSErrors   uint64 // hellos that did not parse (truncated, malformed, too large)
+	HTTPReqs    uint64
+	HTTPErrors  uint64 // malformed or oversized heads, bad bodies
+	StreamGaps  uint64 // directions given up on because bytes were missing
+	Untracked   uint64 // sessions not dissected because maxApps was reached
+	QUICHellos  uint64
+	QUICErrors  uint64
+	TooManyReqs uint64 // HTTP requests beyond maxPipeline waiting for responses
+}
+
+type streams struct {
+	w       *worker
+	apps    []appState
+	free    []uint32
+	bufs    [][]byte // free buffers
+	ch      tls.ClientHello
+	sh      tls.ServerHello
+	req     http.Request
+	resp    http.Response
+	scratch []byte
+	fp      []byte
+	tmp     []byte
+	C       StreamCounters
+}
+
+func newStreams(w *worker) *streams {
+	return &streams{w: w, scratch: make([]byte, 0, tls.MaxHello), fp: make([]byte, 0, tls.FingerprintRoom+64)}
+}
+
+func (st *streams) state(s *flow.Session) *appState {
+	if s.Ext == 0 {
+		return nil
+	}
+	return &st.apps[s.Ext-1]
+}
+
+func (st *streams) alloc(s *flow.Session, kind uint8) *appState {
+	var i uint32
+	if n := len(st.free); n > 0 {
+		i = st.free[n-1]
+		st.free = st.free[:n-1]
+	} else {
+		if len(st.apps) >= maxApps {
+			st.C.Untracked++
+			return nil
+		}
+		st.apps = append(st.apps, appState{})
+		i = uint32(len(st.apps) - 1)
+	}
+	a := &st.apps[i]
+	*a = appState{kind: kind}
+	s.Ext = i + 1
+	return a
+}
+
+func (st *streams) release(s *flow.Session) {
+	a := st.state(s)
+	if a == nil {
+		return
+	}
+	for d := range a.dirs {
+		st.putBuf(a.dirs[d].buf)
+		for _, o := range a.dirs[d].ooo {
+			st.putBuf(o.data)
+		}
+	}
+	*a = appState{}
+	st.free = append(st.free, s.Ext-1)
+	s.Ext = 0
+}
+
+func (st *streams) getBuf() []byte {
+	if n := len(st.bufs); n > 0 {
+		b := st.bufs[n-1]
+		st.bufs = st.bufs[:n-1]
+		return b[:0]
+	}
+	return make([]byte, 0, bufStart)
+}
+
+func (st *streams) putBuf(b []byte) {
+	if b != nil && cap(b) <= 2*tls.MaxHello && len(st.bufs) < 256 {
+		st.bufs = append(st.bufs, b[:0])
+	}
+}
+
+// tcp handles the payload of a TCP packet of session s.
+func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
+	if len(p.Payload) == 0 {
+		return
+	}
+	a := st.state(s)
+	if a == nil {
+		if s.Ext != 0 || s.PktsUp+s.PktsDown > 64 {
+			return // decided before, or too late to start
+		}
+		kind := uint8(kindNone)
+		b := p.Payload
+		switch {
+		case b[0] == 0x16 && len(b) >= 6 && (b[5] == 1 || b[5] == 2):
+			kind = kindTLS
+		case dir == 1 && http.IsRequestStart(b):
+			kind = kindHTTP
+		case dir == 2 && http.IsResponseStart(b):
+			kind = kindHTTP
+		}
+		if kind == kindNone {
+			return
+		}
+		if a = st.alloc(s, kind); a == nil {
+			return
+		}
+	}
+	if a.kind != kindTLS && a.kind != kindHTTP {
+		return
+	}
+	d := &a.dirs[dir-1]
+	if d.dead {
+		return
+	}
+	data := p.Payload
+	if len(data) < p.PayloadLen {
+		// The snap length cut the segment: its bytes are missing.
+		st.gap(a, d, s, dir)
+		return
+	}
+	if !d.started {
+		d.started, d.next = true, p.Seq
+	}
+	off := int32(p.Seq - d.next)
+	switch {
+	case off < 0: // retransmission, perhaps with new bytes at its end
+		if int(-off) >= len(data) {
+			return
+		}
+		data = data[-off:]
+	case off > 0: // a gap: hold the segment until the gap is filled
+		if len(d.ooo) >= maxOOOSegs || d.oooN+len(data) > maxOOOBytes || off > maxOOOBytes {
+			st.gap(a, d, s, dir)
+			return
+		}
+		for _, o := range d.ooo {
+			if o.seq == p.Seq {
+				return // a retransmitted out-of-order segment
+			}
+		}
+		buf := append(st.getBuf(), data...)
+		d.ooo = append(d.ooo, oooSeg{p.Seq, buf})
+		d.oooN += len(buf)
+		return
+	}
+	d.next += uint32(len(data))
+	st.deliver(a, d, s, dir, data, p.TS)
+	// Segments that waited may now follow.
+	for progress := true; progress && len(d.ooo) > 0 && !d.dead; {
+		progress = false
+		for i := 0; i < len(d.ooo); i++ {
+			o := d.ooo[i]
+			off := int32(o.seq - d.next)
+			if off > 0 {
+				continue
+			}
+			d.ooo = append(d.ooo[:i], d.ooo[i+1:]...)
+			d.oooN -= len(o.data)
+			if int(-off) < len(o.data) {
+				rest := o.data[-off:]
+				d.next += uint32(len(rest))
+				st.deliver(a, d, s, dir, rest, p.TS)
+			}
+			st.putBuf(o.data)
+			progress = true
+			break
+		}
+	}
+}
+
+// gap gives up a direction whose bytes are missing.
+func (st *streams) gap(a *appState, d *dirStream, s *flow.Session, dir uint8) {
+	d.dead = true
+	st.C.StreamGaps++
+	st.putBuf(d.buf)
+	d.buf = nil
+	for _, o := range d.ooo {
+		st.putBuf(o.data)
+	}
+	d.ooo, d.oooN = nil, 0
+}
+
+// deliver hands in-order bytes of one direction to the session's parser.
+func (st *streams) deliver(a *appState, d *dirStream, s *flow.Session, dir uint8, data []byte, ts int64) {
+	switch a.kind {
+	case kindTLS:
+		st.tlsData(a, d, s, dir, data, ts)
+	case kindHTTP:
+		st.httpData(a, d, s, dir, data, ts)
+	}
+}
+
+func (st *streams) tlsData(a *appState, d *dirStream, s *flow.Session, dir uint8, data []byte, ts int64) {
+	if (dir == 1 && a.chDone) || (dir == 2 && a.shDone) {
+		return
+	}
+	if d.buf == nil {
+		d.buf = st.getBuf()
+	}
+	if len(d.buf)+len(data) > tls.MaxHello+5*8 {
+		data = data[:max(0, tls.MaxHello+5*8-len(d.buf))]
+	}
+	d.buf = append(d.buf, data...)
+	msg, need, err := tls.Records(d.buf, st.scratch[:0])
+	if need > 0 && len(d.buf) < tls.MaxHello+5*8 {
+		return
+	}
+	done := func() {
+		st.putBuf(d.buf)
+		d.buf = nil
+		d.dead = true // nothing more to read in this direction
+	}
+	if err != nil || msg == nil {
+		st.C.TLSErrors++
+		done()
+		return
+	}
+	w := st.w
+	if dir == 1 {
+		if tls.ParseClientHello(msg, &st.ch) != nil {
+			st.C.TLSErrors++
+			done()
+			return
+		}
+		st.C.TLSHellos++
+		a.chDone = true
+		r := st.tlsRecord(a, s, ts, "tcp", false)
+		w.fillClientHello(r, &st.ch, false)
+		if st.ch.SNILen > 0 && a.hostRank < rankTLS {
+			a.host, a.hostRank = r.SNI, rankTLS
+		}
+	} else {
+		if tls.ParseServerHello(msg, &st.sh) != nil {
+			st.C.TLSErrors++
+			done()
+			return
+		}
+		a.shDone = true
+		r := st.tlsRecord(a, s, ts, "tcp", false)
+		st.fp = tls.AppendJA3S(st.fp[:0], &st.sh)
+		r.JA3S = w.arena.String(st.fp)
+		r.Version = tls.VersionString(st.sh.Version())
+	}
+	done()
+	if a.chDone && a.shDone {
+		st.emitTLS(a, s)
+	}
+}
+
+// tlsRecord returns the session's pending TLS record, creating it.
+func (st *streams) tlsRecord(a *appState, s *flow.Session, ts int64, transport string, _ bool) *record.TLS {
+	if a.tlsRec != nil {
+		return a.tlsRec
+	}
+	w := st.w
+	r := w.arena.TLS()
+	r.Sensor = w.cfg.Sensor
+	r.TS = ts / 1e6
+	r.Transport = transport
+	cip, sip, cp, sp := s.Ends()
+	r.ClientMAC = w.mac(s.ClientMAC)
+	r.ClientIP, r.ServerIP = w.ip(cip, s.Key.Family), w.ip(sip, s.Key.Family)
+	r.ClientPort, r.ServerPort = cp, sp
+	a.tlsRec = r
+	return r
+}
+
+func (st *streams) emitTLS(a *appState, s *flow.Session) {
+	if a.tlsRec == nil {
+		return
+	}
+	st.w.emit(a.tlsRec, s.Start, uint64(keyHash(&s.Key)))
+	a.tlsRec = nil
+}
+
+// fillClientHello sets the client-side fields of r from ch.
+func (w *worker) fillClientHello(r *record.TLS, ch *tls.ClientHello, quic bool) {
+	r.SNI = w.arena.String(ch.SNI[:ch.SNILen])
+	w.scratch = w.scratch[:0]
+	for i := 0; i < ch.NALPN; i++ {
+		if i > 0 {
+			w.scratch = append(w.scratch, ',')
+		}
+		w.scratch = append(w.scratch, ch.ALPNProto(i)...)
+	}
+	r.ALPN = w.arena.String(w.scratch)
+	if r.Version == "" {
+		r.Version = tls.VersionString(ch.MaxVersion())
+	}
+	fp := w.streams.fp
+	fp = tls.AppendJA3(fp[:0], ch)
+	r.JA3 = w.arena.String(fp)
+	fp = tls.AppendJA4(fp[:0], ch, quic)
+	r.JA4 = w.arena.String(fp)
+	w.streams.fp = fp
+	r.ECH = ch.ECH
+}
+
+func (st *streams) httpData(a *appState, d *dirStream, s *flow.Session, dir uint8, data []byte, ts int64) {
+	for len(data) > 0 && !d.dead {
+		if d.inBody {
+			n, done, err := d.body.Skip(data)
+			if err != nil {
+				st.C.HTTPErrors++
+				st.gap(a, d, s, dir)
+				return
+			}
+			data = data[n:]
+			if done {
+				d.inBody = false
+			}
+			continue
+		}
+		if d.buf == nil {
+			d.buf = st.getBuf()
+		}
+		take := min(len(data), http.MaxHead+1-len(d.buf))
+		d.buf = append(d.buf, data[:take]...)
+		data = data[take:]
+		var headLen int
+		var err error
+		if dir == 1 {
+			err = http.ParseRequest(d.buf, &st.req)
+			headLen = st.req.HeadLen
+		} else {
+			err = http.ParseResponse(d.buf, &st.resp)
+			headLen = st.resp.HeadLen
+		}
+		if errors.Is(err, http.ErrIncomplete) && len(d.buf) <= http.MaxHead {
+			continue // wait for more bytes (data is empty now)
+		}
+		if err != nil {
+			st.C.HTTPErrors++
+			st.gap(a, d, s, dir)
+			return
+		}
+		if dir == 1 {
+			st.request(a, d, s, ts)
+		} else {
+			st.response(a, d, s)
+		}
+		// What followed the head goes round again: body, then the next head.
+		rest := d.buf[headLen:]
+		if len(rest) > 0 {
+			st.tmp = append(append(st.tmp[:0], rest...), data...)
+			data = st.tmp
+		}
+		d.buf = d.buf[:0]
+	}
+}
+
+func (st *streams) request(a *appState, d *dirStream, s *flow.Session, ts int64) {
+	w := st.w
+	q := &st.req
+	st.C.HTTPReqs++
+	r := w.arena.HTTP()
+	r.Sensor = w.cfg.Sensor
+	r.TS = ts / 1e6
+	cip, sip, cp, sp := s.Ends()
+	r.ClientMAC = w.mac(s.ClientMAC)
+	r.ClientIP, r.ServerIP = w.ip(cip, s.Key.Family), w.ip(sip, s.Key.Family)
+	r.ClientPort, r.ServerPort = cp, sp
+	r.Method = w.arena.String(q.Method)
+	r.Host = w.arena.String(q.Host)
+	r.URI = w.arena.String(q.URI)
+	r.UserAgent = w.arena.String(http.Unfold(w.scratch[:0], q.UserAgent))
+	r.Referer = w.arena.String(q.Referer)
+	if a.hostRank < rankHTTP && len(q.Host) > 0 {
+		a.host, a.hostRank = hostOnly(r.Host), rankHTTP
+	}
+	if a.nreq == maxPipeline {
+		// Too many unanswered: write the oldest without its response.
+		st.C.TooManyReqs++
+		st.popRequest(a, s)
+	}
+	a.reqs[a.nreq] = r
+	a.reqHead[a.nreq] = string(q.Method) == "HEAD"
+	a.nreq++
+	d.body.StartRequest(q)
+	d.inBody = !d.body.Done()
+}
+
+func (st *streams) response(a *appState, d *dirStream, s *flow.Session) {
+	w := st.w
+	resp := &st.resp
+	head := false
+	if a.nreq > 0 {
+		head = a.reqHead[0]
+	}
+	method := []byte("GET")
+	if head {
+		method = []byte("HEAD")
+	}
+	d.body.StartResponse(resp, method)
+	d.inBody = !d.body.Done()
+	if resp.Interim() {
+		return
+	}
+	if a.nreq == 0 {
+		return // a response without a request seen (capture started mid-stream)
+	}
+	r := a.reqs[0]
+	r.Status = uint16(resp.Status)
+	r.ContentType = w.arena.String(resp.ContentType)
+	st.popRequest(a, s)
+}
+
+// popRequest writes the oldest waiting request.
+func (st *streams) popRequest(a *appState, s *flow.Session) {
+	r := a.reqs[0]
+	copy(a.reqs[:], a.reqs[1:a.nreq])
+	copy(a.reqHead[:], a.reqHead[1:a.nreq])
+	a.nreq--
+	a.reqs[a.nreq] = nil
+	st.w.emit(r, s.Start, uint64(keyHash(&s.Key)))
+}
+
+// sessionEnded writes what is still pending (a TLS handshake without its
+// ServerHello, requests without responses) and returns the session's
+// best-known name from its own protocol, then frees the state.
+func (st *streams) sessionEnded(s *flow.Session) string {
+	a := st.state(s)
+	if a == nil {
+		return ""
+	}
+	st.emitTLS(a, s)
+	for a.nreq > 0 {
+		st.popRequest(a, s)
+	}
+	host := a.host
+	st.release(s)
+	return host
+}
+
+// hostOnly drops a port from an HTTP Host value ("example.org:8080").
+func hostOnly(h string) string {
+	if len(h) > 0 && h[0] == '[' { // [v6]:port
+		for i := 1; i < len(h); i++ {
+			if h[i] == ']' {
+				return h[1:i]
+			}
+		}
+		return h
+	}
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i] == ':' {
+			for j := i + 1; j < len(h); j++ {
+				if h[j] < '0' || h[j] > '9' {
+					return h
+				}
+			}
+			return h[:i]
+		}
+	}
+	return h
+}
