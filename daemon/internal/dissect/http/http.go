@@ -7,15 +7,15 @@
 // bytes after the head belong to the message body, so that the caller learns
 // where the next message of a pipelined or keep-alive connection starts:
 //
-//	for {
+//	for len(buf) > 0 {
 //		err := http.ParseRequest(buf, &req)
-//		if err == http.ErrIncomplete { break } // wait for more bytes
-//		if err != nil { stop tracking this direction; break }
-//		log(&req)
+//		if err == http.ErrIncomplete { break } // keep buf (at most MaxHead bytes), wait for more
+//		if err != nil { break }                // stop reading this direction as HTTP
+//		log(&req)                              // copy the fields out of buf first
 //		body.StartRequest(&req)
 //		n, done, err := body.Skip(buf[req.HeadLen:])
 //		buf = buf[req.HeadLen+n:]
-//		if !done || err != nil { feed later bytes to body.Skip first; break }
+//		if err != nil || !done { break } // later bytes go to body.Skip first
 //	}
 //
 // The server direction is read the same way with [ParseResponse] and
@@ -25,8 +25,8 @@
 // response ([Response.Interim]) is followed by the final response to the same
 // request.
 //
-// Nothing here allocates, keeps a reference to its input after returning, or
-// panics on any input. The []byte fields of Request and Response are views
+// Nothing here allocates (Unfold appends to the caller's buffer), keeps a
+// reference to its input after returning, or panics on any input. The []byte fields of Request and Response are views
 // into the input: they are valid until the caller changes or reuses those
 // bytes, and must be copied (for example into a record.Arena) to outlive
 // them. Request, Response and Body are not safe for concurrent use; distinct
@@ -47,11 +47,16 @@
 //   - Transfer-Encoding whose final coding is chunked wins over
 //     Content-Length; in a request any other final coding is ErrMalformed,
 //     in a response it means the body runs until the connection closes;
-//   - a request method is any token (WebDAV, SSDP, custom methods);
-//     the request target may not contain spaces or control bytes.
+//   - a request method is any token (WebDAV, SSDP, custom methods), and
+//     [IsRequestStart] recognizes the well-known ones on any port; the
+//     request target may not contain spaces (ErrMalformed) or control
+//     bytes (ErrNotHTTP); HTTP/0.9 request lines are not HTTP/1.x.
 package http
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+)
 
 // MaxHead is the largest head, in bytes, that ParseRequest and ParseResponse
 // accept, counted from the first byte of the input (skipped empty lines
@@ -68,25 +73,27 @@ var (
 
 	// ErrNotHTTP means the input does not start like an HTTP/1.x message: a
 	// request line must be a method token, one space, a target, one space
-	// and HTTP/1.x; a status line must start with "HTTP/1.x ". The caller
-	// should stop reading this direction as HTTP.
+	// and HTTP/1.x, without control bytes; a status line must start with
+	// "HTTP/1.x ". The caller should stop reading this direction as HTTP.
 	ErrNotHTTP = errors.New("http: parse head: start line is not HTTP/1.x")
 
 	// ErrTooLong means the head (or the trailer section of a chunked body)
-	// is longer than MaxHead.
+	// is longer than MaxHead; for a head, that the input holds MaxHead
+	// bytes and the head has not ended within them.
 	ErrTooLong = errors.New("http: parse head: longer than MaxHead")
 
-	// ErrMalformed means an HTTP/1.x start line followed by a head that
-	// breaks the grammar: a target with spaces or control bytes, a status
-	// code that is not three digits, a header line without a colon or with
-	// a name that is not a token, a NUL or bare CR, a bad or conflicting
-	// Content-Length, a request whose final transfer coding is not chunked,
-	// or a folded Content-Length or Transfer-Encoding.
+	// ErrMalformed means an HTTP/1.x start line in a head that breaks the
+	// grammar: an empty target or one with spaces, a status code that is
+	// not three digits from 100, a header line without a colon or with a
+	// name that is not a token, a NUL or bare CR in a header line or the
+	// reason phrase, a bad or conflicting Content-Length, a request whose
+	// final transfer coding is not chunked, or a folded Content-Length or
+	// Transfer-Encoding.
 	ErrMalformed = errors.New("http: parse head: malformed")
 
 	// ErrBadChunk means a chunked body whose framing is broken: a chunk
-	// size that is not hexadecimal or too large, a chunk-size line longer
-	// than 4096 bytes, or chunk data not followed by a line end.
+	// size that is not hexadecimal or is 2^60 or more, a chunk-size line
+	// longer than 4096 bytes, or chunk data not followed by a line end.
 	ErrBadChunk = errors.New("http: skip body: malformed chunked framing")
 )
 
@@ -350,18 +357,17 @@ func (h *headers) parse(b []byte, i int, req bool) (int, error) {
 			return i + 2, nil
 		}
 
-		// One line: b[s:e] without its line end; the next starts at e+nl.
+		// One line, without its line end.
 		s := i
-		for ; i < lim && b[i] != '\n'; i++ {
-			if c := b[i]; c == 0 || (c == '\r' && i+1 < lim && b[i+1] != '\n') {
-				return 0, ErrMalformed
-			}
-		}
-		if i == lim {
+		e := bytes.IndexByte(b[s:lim], '\n')
+		if e < 0 {
 			return 0, incomplete(b)
 		}
-		line := trimCR(b[s:i])
-		i++
+		line := trimCR(b[s : s+e])
+		i = s + e + 1
+		if bytes.IndexByte(line, 0) >= 0 || bytes.IndexByte(line, '\r') >= 0 {
+			return 0, ErrMalformed
+		}
 
 		if line[0] == ' ' || line[0] == '\t' {
 			// obs-fold: the line continues the previous field's value.
@@ -381,13 +387,7 @@ func (h *headers) parse(b []byte, i int, req bool) (int, error) {
 			continue
 		}
 
-		colon := -1
-		for k, c := range line {
-			if c == ':' {
-				colon = k
-				break
-			}
-		}
+		colon := bytes.IndexByte(line, ':')
 		if colon <= 0 {
 			return 0, ErrMalformed
 		}
@@ -500,6 +500,7 @@ func Unfold(dst, v []byte) []byte {
 	if k == len(v) {
 		return v
 	}
+	base := len(dst)
 	for i := 0; i < len(v); {
 		c := v[i]
 		if c != '\r' && c != '\n' {
@@ -507,7 +508,7 @@ func Unfold(dst, v []byte) []byte {
 			i++
 			continue
 		}
-		for len(dst) > 0 && (dst[len(dst)-1] == ' ' || dst[len(dst)-1] == '\t') {
+		for len(dst) > base && (dst[len(dst)-1] == ' ' || dst[len(dst)-1] == '\t') {
 			dst = dst[:len(dst)-1]
 		}
 		for i < len(v) && (v[i] == '\r' || v[i] == '\n' || v[i] == ' ' || v[i] == '\t') {

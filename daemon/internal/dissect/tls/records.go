@@ -3,7 +3,9 @@ package tls
 const (
 	recordHeaderLen    = 5
 	handshakeHeaderLen = 4
+	contentAlert       = 21
 	contentHandshake   = 22
+	alertWarning       = 1
 	// maxRecord is the longest record accepted: 2^14 plus the 2048 bytes
 	// RFC 5246 allows for expansion. A handshake record longer than 2^14 is
 	// already against the rules; the slack only avoids refusing a sloppy
@@ -15,6 +17,9 @@ const (
 // of one direction of a TCP connection from its first byte, as TLS records
 // (content type 22, SSL 3.0 to TLS 1.3) that may split the message over
 // several records, records that may be split over several segments.
+//
+// Warning alerts before the message are skipped: some servers send an
+// unrecognized_name warning before their ServerHello.
 //
 // When the message is complete, Records returns it (4-byte handshake header
 // and body, exactly 4+length bytes) with need == 0 and err == nil. msg then
@@ -28,10 +33,10 @@ const (
 // before calling again. When they cannot be one, it returns an error
 // wrapping ErrNotTLS (not a handshake record, not a ClientHello or
 // ServerHello first), ErrMalformed (broken record framing) or ErrTooLarge
-// (the message would exceed MaxHello bytes). The answer for a prefix of a
-// stream is consistent with the answer for the whole: an error stays an
-// error, and need > 0 never turns into an error that an earlier call could
-// have seen.
+// (the message would exceed MaxHello bytes). Errors come only from bytes
+// present, so an error found in a prefix of a stream is found in the whole
+// stream too, and a stream that holds a complete message gives need > 0 for
+// each of its shorter prefixes.
 //
 // Records keeps no reference to stream or scratch; it writes only to
 // scratch's backing array.
@@ -41,29 +46,45 @@ func Records(stream []byte, scratch []byte) (msg []byte, need int, err error) {
 	total := -1  // 4 + message length, once the header is known
 	copied := -1 // bytes of the message in scratch; -1 while nothing is copied
 	off := 0
-	for first := true; ; first = false {
+	for {
 		rem := len(stream) - off
 		if rem < recordHeaderLen {
-			if err := checkRecordHeader(stream[off:], first); err != nil {
+			if err := checkRecordHeader(stream[off:], hdrN == 0); err != nil {
 				return nil, 0, err
 			}
 			return nil, recordHeaderLen - rem + missing(hdrN, total, copied), nil
 		}
-		if err := checkRecordHeader(stream[off:off+recordHeaderLen], first); err != nil {
+		if err := checkRecordHeader(stream[off:off+recordHeaderLen], hdrN == 0); err != nil {
 			return nil, 0, err
 		}
 		rl := int(be16(stream[off+3:]))
+		start := off + recordHeaderLen
+		body := stream[start:min(start+rl, len(stream))]
+
+		if stream[off] == contentAlert {
+			// A warning before the first handshake byte (checkRecordHeader
+			// allows no other alert): skip it.
+			if rl != 2 {
+				return nil, 0, errAlertLength
+			}
+			if len(body) > 0 && body[0] != alertWarning {
+				return nil, 0, errFatalAlert
+			}
+			if len(body) < rl {
+				return nil, rl - len(body) + recordHeaderLen + handshakeHeaderLen, nil
+			}
+			off = start + rl
+			continue
+		}
 		if rl == 0 {
 			return nil, 0, errEmptyRecord
 		}
 		if rl > maxRecord {
 			return nil, 0, errRecordTooLong
 		}
-		start := off + recordHeaderLen
-		body := stream[start:min(start+rl, len(stream))]
 
-		// The usual case: the whole message in the first record.
-		if first && len(body) >= handshakeHeaderLen {
+		// The usual case: the whole message in the first handshake record.
+		if hdrN == 0 && len(body) >= handshakeHeaderLen {
 			t := body[0]
 			if t != TypeClientHello && t != TypeServerHello {
 				return nil, 0, errFirstMsgType
@@ -127,16 +148,18 @@ func missing(hdrN, total, copied int) int {
 }
 
 // checkRecordHeader checks the bytes present of a record header (h may be
-// shorter than 5 bytes). first tells whether it is the stream's first record.
-func checkRecordHeader(h []byte, first bool) error {
-	if len(h) > 0 && h[0] != contentHandshake {
-		if first {
+// shorter than 5 bytes). beforeMsg tells whether no byte of the handshake
+// message has been seen yet: then the record may also be an alert, and a
+// wrong record means the stream is not TLS rather than broken TLS.
+func checkRecordHeader(h []byte, beforeMsg bool) error {
+	if len(h) > 0 && h[0] != contentHandshake && (h[0] != contentAlert || !beforeMsg) {
+		if beforeMsg {
 			return errRecordType
 		}
 		return errInterleaved
 	}
 	if (len(h) > 1 && h[1] != 3) || (len(h) > 2 && h[2] > 4) {
-		if first {
+		if beforeMsg {
 			return errRecordVersion
 		}
 		return errNextVersion
