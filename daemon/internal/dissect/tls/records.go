@@ -6,10 +6,9 @@ const (
 	contentAlert       = 21
 	contentHandshake   = 22
 	alertWarning       = 1
-	// maxRecord is the longest record accepted: 2^14 plus the 2048 bytes
-	// RFC 5246 allows for expansion. A handshake record longer than 2^14 is
-	// already against the rules; the slack only avoids refusing a sloppy
-	// peer that a real TLS stack would also refuse later.
+	// maxRecord is the longest record accepted. Plaintext records carry at
+	// most 2^14 bytes; the 2048 bytes of slack that RFC 5246 allows
+	// compressed records keep a sloppy peer from being taken for non-TLS.
 	maxRecord = 16384 + 2048
 )
 
