@@ -489,6 +489,48 @@ func appDiffs(t *testing.T, name string, recs []record.Record) (hRows, tRows int
 	return
 }
 
+// quicDiffs compares the SNI of each UDP flow whose ClientHello tshark
+// decrypted (.quic.tsv) with tamon's quic tls records of that flow.
+func quicDiffs(t *testing.T, name string, recs []record.Record) (rows int, diffs []string) {
+	path := filepath.Join(corpusDir, "expected", name+".quic.tsv")
+	if !fileExists(path) {
+		return 0, nil
+	}
+	got := map[string]map[string]bool{}
+	for _, r := range recs {
+		if v, ok := r.(*record.TLS); ok && v.Transport == "quic" {
+			k := canonIP(v.ClientIP) + "/" + strconv.Itoa(int(v.ClientPort)) + ">" + canonIP(v.ServerIP) + "/" + strconv.Itoa(int(v.ServerPort))
+			if got[k] == nil {
+				got[k] = map[string]bool{}
+			}
+			got[k][v.SNI] = true
+		}
+	}
+	header, tsv := readTSV(t, path)
+	get := func(row []string, n string) string { return row[col(header, n)] }
+	seen := map[string]bool{}
+	for _, row := range tsv {
+		if !strings.Contains(","+get(row, "tls.handshake.type")+",", ",1,") {
+			continue
+		}
+		src, dst := get(row, "ip.src"), get(row, "ip.dst")
+		if src == "" {
+			src, dst = get(row, "ipv6.src"), get(row, "ipv6.dst")
+		}
+		k := canonIP(src) + "/" + get(row, "udp.srcport") + ">" + canonIP(dst) + "/" + get(row, "udp.dstport")
+		sni := strings.Split(get(row, "tls.handshake.extensions_server_name"), ",")[0]
+		if seen[k+" "+sni] {
+			continue
+		}
+		seen[k+" "+sni] = true
+		rows++
+		if !got[k][sni] {
+			diffs = append(diffs, fmt.Sprintf("%s frame %s flow %s: tshark SNI %q, tamon %v", name, get(row, "frame.number"), k, sni, got[k]))
+		}
+	}
+	return rows, diffs
+}
+
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // knownDiffs are the differences from tshark that are understood; each
@@ -505,8 +547,8 @@ func TestCorpusAgreement(t *testing.T) {
 	if err != nil || len(pcaps) == 0 {
 		t.Fatalf("no captures under %s (is shared/ beside the repository?): %v", corpusDir, err)
 	}
-	var sRows, dRows, iRows, hRows, tRows int
-	var sDiffs, dDiffs, iDiffs, hDiffs, tDiffs []string
+	var sRows, dRows, iRows, hRows, tRows, qRows int
+	var sDiffs, dDiffs, iDiffs, hDiffs, tDiffs, qDiffs []string
 	for _, p := range pcaps {
 		name := filepath.Base(p)
 		recs, st, err := runFile(t, p, 2)
@@ -526,6 +568,9 @@ func TestCorpusAgreement(t *testing.T) {
 		hn, tn, hd, td := appDiffs(t, name, recs)
 		hRows, tRows = hRows+hn, tRows+tn
 		hDiffs, tDiffs = append(hDiffs, hd...), append(tDiffs, td...)
+		n, d = quicDiffs(t, name, recs)
+		qRows += n
+		qDiffs = append(qDiffs, d...)
 	}
 	seen := map[string]bool{}
 	report := func(kind string, rows int, diffs []string) {
@@ -548,6 +593,7 @@ func TestCorpusAgreement(t *testing.T) {
 	report("icmp", iRows, iDiffs)
 	report("http", hRows, hDiffs)
 	report("tls", tRows, tDiffs)
+	report("quic", qRows, qDiffs)
 	for d := range knownDiffs {
 		if !seen[d] {
 			t.Errorf("known difference no longer occurs (remove it from knownDiffs): %s", d)

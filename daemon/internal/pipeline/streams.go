@@ -5,6 +5,7 @@ import (
 
 	"tamon/daemon/internal/decode"
 	"tamon/daemon/internal/dissect/http"
+	"tamon/daemon/internal/dissect/quic"
 	"tamon/daemon/internal/dissect/tls"
 	"tamon/daemon/internal/flow"
 	"tamon/daemon/internal/record"
@@ -71,6 +72,10 @@ type appState struct {
 	shDone  bool
 	tlsDead bool
 
+	// QUIC
+	quic     *quic.Assembler
+	quicDone bool
+
 	// HTTP: requests waiting for their responses, oldest first
 	reqs    [maxPipeline]*record.HTTP
 	reqHead [maxPipeline]bool // the request was HEAD: its response has no body
@@ -95,6 +100,7 @@ type streams struct {
 	apps    []appState
 	free    []uint32
 	bufs    [][]byte // free buffers
+	asms    []*quic.Assembler
 	ch      tls.ClientHello
 	sh      tls.ServerHello
 	req     http.Request
@@ -140,6 +146,7 @@ func (st *streams) release(s *flow.Session) {
 	if a == nil {
 		return
 	}
+	st.putAssembler(a)
 	for d := range a.dirs {
 		st.putBuf(a.dirs[d].buf)
 		for _, o := range a.dirs[d].ooo {
@@ -254,6 +261,67 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 			break
 		}
 	}
+}
+
+// udp handles the payload of a UDP packet of session s: QUIC Initial
+// packets from the client, decrypted to read the ClientHello.
+func (st *streams) udp(p *decode.Packet, s *flow.Session, dir uint8) {
+	if dir != 1 || len(p.Payload) == 0 {
+		return
+	}
+	a := st.state(s)
+	if a == nil {
+		if s.Ext != 0 || s.PktsUp > 16 || !quic.IsInitial(p.Payload) {
+			return
+		}
+		if a = st.alloc(s, kindQUIC); a == nil {
+			return
+		}
+		if n := len(st.asms); n > 0 {
+			a.quic = st.asms[n-1]
+			st.asms = st.asms[:n-1]
+		} else {
+			a.quic = new(quic.Assembler)
+		}
+	}
+	if a.kind != kindQUIC || a.quicDone || a.quic == nil {
+		return
+	}
+	hello, done, err := a.quic.Add(p.Payload)
+	if err != nil {
+		st.C.QUICErrors++
+		a.quicDone = true
+		st.putAssembler(a)
+		return
+	}
+	if hello != nil {
+		if tls.ParseClientHello(hello, &st.ch) != nil {
+			st.C.QUICErrors++
+		} else {
+			st.C.QUICHellos++
+			r := st.tlsRecord(a, s, p.TS, "quic", true)
+			st.w.fillClientHello(r, &st.ch, true)
+			if st.ch.SNILen > 0 && a.hostRank < rankQUIC {
+				a.host, a.hostRank = r.SNI, rankQUIC
+			}
+			st.emitTLS(a, s)
+		}
+	}
+	if done || hello != nil {
+		a.quicDone = true
+		st.putAssembler(a)
+	}
+}
+
+func (st *streams) putAssembler(a *appState) {
+	if a.quic == nil {
+		return
+	}
+	a.quic.Reset()
+	if len(st.asms) < 64 {
+		st.asms = append(st.asms, a.quic)
+	}
+	a.quic = nil
 }
 
 // gap gives up a direction whose bytes are missing.

@@ -137,6 +137,8 @@ func (w *worker) packet(p *decode.Packet) {
 		w.dns.packet(p, s, dir)
 	} else if p.Proto == 6 {
 		w.streams.tcp(p, s, dir)
+	} else {
+		w.streams.udp(p, s, dir)
 	}
 	if p.Proto == 17 && (p.SrcPort == teredoPort || p.DstPort == teredoPort) {
 		// Teredo: the UDP datagram counts in its session; the IPv6 packet
