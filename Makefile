@@ -54,11 +54,15 @@ cross:
 		printf '%-8s %s bytes\n' $$arch $$(stat -c %s dist/tamond-linux-$$arch); \
 	done
 
-# Short fuzz runs of every parser of untrusted bytes.
+# Short fuzz runs of every fuzz target in the tree (FUZZTIME each).
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime 30s ./daemon/internal/decode
-	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./daemon/internal/dissect/dns
-	$(GO) test -run XXX -fuzz FuzzParse -fuzztime 30s ./daemon/internal/uci
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' daemon | sort); do \
+		d=./$$(dirname $$f); \
+		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+			echo "== $$d $$t"; $(GO) test -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$d; \
+		done; \
+	done
 
 # Generated captures, then packets/s, MB/s, allocations and peak RSS of the
 # bare gopacket loop, the in-process engine and tamond -r -json; and peak RSS
