@@ -340,18 +340,21 @@ func runCapture(t testing.TB, path string) ours {
 	var order []*connection
 	for _, fr := range frames {
 		pkt := gopacket.NewPacket(fr.data, lt, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
+		// The innermost IP header, as TShark's occurrence=l fields.
 		var src, dst netip.Addr
-		switch ip := pkt.NetworkLayer().(type) {
-		case *layers.IPv4:
-			if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
-				continue
+		fragment := false
+		for _, l := range pkt.Layers() {
+			switch ip := l.(type) {
+			case *layers.IPv4:
+				fragment = ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0
+				src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
+				dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
+			case *layers.IPv6:
+				src, _ = netip.AddrFromSlice(ip.SrcIP)
+				dst, _ = netip.AddrFromSlice(ip.DstIP)
 			}
-			src, _ = netip.AddrFromSlice(ip.SrcIP.To4())
-			dst, _ = netip.AddrFromSlice(ip.DstIP.To4())
-		case *layers.IPv6:
-			src, _ = netip.AddrFromSlice(ip.SrcIP)
-			dst, _ = netip.AddrFromSlice(ip.DstIP)
-		default:
+		}
+		if !src.IsValid() || fragment {
 			continue
 		}
 		switch tr := pkt.TransportLayer().(type) {
@@ -482,8 +485,14 @@ func readTshark(t *testing.T, path string) []tsharkRow {
 		}
 		if get("tcp.stream") != "" {
 			row.tcp = true
-			src, err1 := netip.ParseAddr(last(get("ip.src") + get("ipv6.src")))
-			dst, err2 := netip.ParseAddr(last(get("ip.dst") + get("ipv6.dst")))
+			addr := func(v4, v6 string) (netip.Addr, error) {
+				if v := get(v6); v != "" {
+					return netip.ParseAddr(last(v))
+				}
+				return netip.ParseAddr(last(get(v4)))
+			}
+			src, err1 := addr("ip.src", "ipv6.src")
+			dst, err2 := addr("ip.dst", "ipv6.dst")
 			sp, err3 := strconv.ParseUint(get("tcp.srcport"), 10, 16)
 			dp, err4 := strconv.ParseUint(get("tcp.dstport"), 10, 16)
 			if err := errors.Join(err1, err2, err3, err4); err != nil {
@@ -594,7 +603,13 @@ func align(want, got []message, key func(message) string, spare func(message) bo
 	return matched, append(wantOnly, want[i:]...), append(gotOnly, got[j:]...)
 }
 
-func requestKey(m message) string  { return m.method + "\x00" + m.host + "\x00" + m.uri + "\x00" + m.ua }
+// requestKey and responseKey are the compared fields: the request's
+// method, host, URI and user agent (and its content type, which TShark also
+// gives), the response's status and content type.
+func requestKey(m message) string {
+	return m.method + "\x00" + m.host + "\x00" + m.uri + "\x00" + m.ua + "\x00" + m.ctype
+}
+
 func responseKey(m message) string { return strconv.Itoa(m.status) + "\x00" + m.ctype }
 
 var http1Version = regexp.MustCompile(`^HTTP/1\.[0-9]$`)
@@ -859,4 +874,37 @@ func tsharkDataAnalysis(t *testing.T, corpus, capture string) (retrans, ooo int)
 		}
 	}
 	return retrans, ooo
+}
+
+// TestCorpusNoFalseHTTP runs the captures for which TShark decodes no HTTP
+// at all (no .http.tsv: TLS, QUIC, DNS, echo and BitTorrent traffic, ...)
+// and checks that the follower finds no HTTP message either.
+func TestCorpusNoFalseHTTP(t *testing.T) {
+	corpus := findCorpus(t)
+	withHTTP := map[string]bool{}
+	for _, c := range httpCaptures(t, corpus) {
+		withHTTP[c] = true
+	}
+	all, err := filepath.Glob(filepath.Join(corpus, "pcaps", "*"))
+	if err != nil || len(all) == 0 {
+		t.Fatalf("list %s/pcaps: none found (%v)", corpus, err)
+	}
+	checked := 0
+	for _, path := range all {
+		capture := filepath.Base(path)
+		if withHTTP[capture] {
+			continue
+		}
+		checked++
+		got := runCapture(t, path)
+		for key, r := range got.tcp {
+			for _, m := range append(r.requests, r.responses...) {
+				t.Errorf("%s %s: HTTP message TShark does not see: %s (frame %d)", capture, key, m, m.frame)
+			}
+		}
+		for f, m := range got.udp {
+			t.Errorf("%s frame %d: SSDP message TShark does not see: %s", capture, f, m)
+		}
+	}
+	t.Logf("%d captures without HTTP checked", checked)
 }
