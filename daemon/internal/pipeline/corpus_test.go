@@ -383,12 +383,15 @@ func appDiffs(t *testing.T, name string, recs []record.Record) (hRows, tRows int
 	type conn struct{ c, s string }
 	ep := func(ip string, port uint16) string { return canonIP(ip) + "/" + strconv.Itoa(int(port)) }
 	https := map[conn][]*record.HTTP{}
+	httpByIP := map[conn][]*record.HTTP{} // for SSDP rows: .http.tsv has no UDP ports
 	tlss := map[conn][]*record.TLS{}
 	for _, r := range recs {
 		switch v := r.(type) {
 		case *record.HTTP:
 			k := conn{ep(v.ClientIP, v.ClientPort), ep(v.ServerIP, v.ServerPort)}
 			https[k] = append(https[k], v)
+			k = conn{canonIP(v.ClientIP), canonIP(v.ServerIP)}
+			httpByIP[k] = append(httpByIP[k], v)
 		case *record.TLS:
 			if v.Transport == "tcp" {
 				k := conn{ep(v.ClientIP, v.ClientPort), ep(v.ServerIP, v.ServerPort)}
@@ -414,16 +417,27 @@ func appDiffs(t *testing.T, name string, recs []record.Record) (hRows, tRows int
 		header, tsv := readTSV(t, path)
 		get := func(row []string, n string) string { return row[col(header, n)] }
 		usedReq, usedResp := map[*record.HTTP]bool{}, map[*record.HTTP]bool{}
+		retrans := retransmittedFrames(t, name)
 		for _, row := range tsv {
 			method := get(row, "http.request.method")
 			resp := method == ""
 			if resp && get(row, "http.response.code") == "" {
 				continue
 			}
+			if retrans[get(row, "frame.number")] {
+				// tshark decodes a retransmitted copy of a message a second
+				// time; tamon skips retransmitted bytes. Not a message.
+				continue
+			}
 			hRows++
 			k := rowConn(row, get, resp)
+			cands := https[k]
+			if get(row, "tcp.srcport") == "" { // HTTP over UDP (SSDP)
+				ipk := conn{k.c[:strings.LastIndexByte(k.c, '/')], k.s[:strings.LastIndexByte(k.s, '/')]}
+				cands = httpByIP[ipk]
+			}
 			found := false
-			for _, r := range https[k] {
+			for _, r := range cands {
 				if resp {
 					code, _ := strconv.Atoi(strings.Split(get(row, "http.response.code"), ",")[0])
 					ct := strings.Split(get(row, "http.content_type"), ",")[0]
@@ -529,6 +543,23 @@ func quicDiffs(t *testing.T, name string, recs []record.Record) (rows int, diffs
 		}
 	}
 	return rows, diffs
+}
+
+// retransmittedFrames returns the frames that tshark's TCP analysis calls
+// retransmissions (.tcpanalysis.tsv).
+func retransmittedFrames(t *testing.T, name string) map[string]bool {
+	path := filepath.Join(corpusDir, "expected", name+".tcpanalysis.tsv")
+	out := map[string]bool{}
+	if !fileExists(path) {
+		return out
+	}
+	header, tsv := readTSV(t, path)
+	for _, row := range tsv {
+		if strings.Contains(row[col(header, "_ws.expert.message")], "retransmission") {
+			out[row[col(header, "frame.number")]] = true
+		}
+	}
+	return out
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -58,6 +58,7 @@ type dirStream struct {
 	oooN    int
 	body    http.Body
 	inBody  bool
+	resync  bool // bytes were lost: wait for a segment that starts a message
 }
 
 type appState struct {
@@ -77,9 +78,9 @@ type appState struct {
 	quicDone bool
 
 	// HTTP: requests waiting for their responses, oldest first
-	reqs    [maxPipeline]*record.HTTP
-	reqHead [maxPipeline]bool // the request was HEAD: its response has no body
-	nreq    int
+	reqs      [maxPipeline]*record.HTTP
+	reqMethod [maxPipeline]uint8 // methodHead, methodConnect or methodOther: how its response is framed
+	nreq      int
 }
 
 // StreamCounters count what the application-layer dissectors did.
@@ -96,19 +97,22 @@ type StreamCounters struct {
 }
 
 type streams struct {
-	w       *worker
-	apps    []appState
-	free    []uint32
-	bufs    [][]byte // free buffers
-	asms    []*quic.Assembler
-	ch      tls.ClientHello
-	sh      tls.ServerHello
-	req     http.Request
-	resp    http.Response
-	scratch []byte
-	fp      []byte
-	tmp     []byte
-	C       StreamCounters
+	w          *worker
+	apps       []appState
+	free       []uint32
+	bufs       [][]byte // free buffers
+	asms       []*quic.Assembler
+	ch         tls.ClientHello
+	sh         tls.ServerHello
+	req        http.Request
+	resp       http.Response
+	scratch    []byte
+	fp         []byte
+	tmp        []byte
+	lenient    []byte
+	lenientURI *[]byte
+	respTS     int64
+	C          StreamCounters
 }
 
 func newStreams(w *worker) *streams {
@@ -188,7 +192,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 		switch {
 		case b[0] == 0x16 && len(b) >= 6 && (b[5] == 1 || b[5] == 2):
 			kind = kindTLS
-		case dir == 1 && http.IsRequestStart(b):
+		case dir == 1 && (http.IsRequestStart(b) || (isHTTPPort(s) && looksLikeMethod(b))):
 			kind = kindHTTP
 		case dir == 2 && http.IsResponseStart(b):
 			kind = kindHTTP
@@ -226,6 +230,12 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 	case off > 0: // a gap: hold the segment until the gap is filled
 		if len(d.ooo) >= maxOOOSegs || d.oooN+len(data) > maxOOOBytes || off > maxOOOBytes {
 			st.gap(a, d, s, dir)
+			if a.kind == kindHTTP {
+				// HTTP can start again at the next message.
+				d.dead, d.resync, d.next = false, true, p.Seq
+				st.deliver(a, d, s, dir, data, p.TS)
+				d.next += uint32(len(data))
+			}
 			return
 		}
 		for _, o := range d.ooo {
@@ -266,7 +276,14 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 // udp handles the payload of a UDP packet of session s: QUIC Initial
 // packets from the client, decrypted to read the ClientHello.
 func (st *streams) udp(p *decode.Packet, s *flow.Session, dir uint8) {
-	if dir != 1 || len(p.Payload) == 0 {
+	if len(p.Payload) == 0 {
+		return
+	}
+	if p.SrcPort == ssdpPort || p.DstPort == ssdpPort {
+		st.ssdp(p, s, dir)
+		return
+	}
+	if dir != 1 {
 		return
 	}
 	a := st.state(s)
@@ -311,6 +328,58 @@ func (st *streams) udp(p *decode.Packet, s *flow.Session, dir uint8) {
 		a.quicDone = true
 		st.putAssembler(a)
 	}
+}
+
+const ssdpPort = 1900
+
+// ssdp logs SSDP (HTTP over UDP: M-SEARCH, NOTIFY and their responses),
+// one record per datagram: devices announce themselves this way.
+func (st *streams) ssdp(p *decode.Packet, s *flow.Session, dir uint8) {
+	w := st.w
+	b := p.Payload
+	if len(b) < p.PayloadLen {
+		return
+	}
+	var r *record.HTTP
+	switch {
+	case http.IsRequestStart(b) || looksLikeMethod(b):
+		if http.ParseRequest(b, &st.req) != nil {
+			st.C.HTTPErrors++
+			return
+		}
+		st.C.HTTPReqs++
+		r = st.httpRecord(s, p.TS)
+		q := &st.req
+		r.Method = w.arena.String(q.Method)
+		r.Host = w.arena.String(http.Unfold(w.scratch[:0], q.Host))
+		r.URI = w.arena.String(q.URI)
+		r.UserAgent = w.arena.String(http.Unfold(w.scratch[:0], q.UserAgent))
+		r.Referer = w.arena.String(http.Unfold(w.scratch[:0], q.Referer))
+	case http.IsResponseStart(b):
+		if http.ParseResponse(b, &st.resp) != nil {
+			st.C.HTTPErrors++
+			return
+		}
+		r = st.httpRecord(s, p.TS)
+		r.Status = uint16(st.resp.Status)
+		r.ContentType = w.arena.String(http.Unfold(w.scratch[:0], st.resp.ContentType))
+	default:
+		return
+	}
+	w.emit(r, 0, 0)
+}
+
+// httpRecord returns a new http record for session s.
+func (st *streams) httpRecord(s *flow.Session, ts int64) *record.HTTP {
+	w := st.w
+	r := w.arena.HTTP()
+	r.Sensor = w.cfg.Sensor
+	r.TS = ts / 1e6
+	cip, sip, cp, sp := s.Ends()
+	r.ClientMAC = w.mac(s.ClientMAC)
+	r.ClientIP, r.ServerIP = w.ip(cip, s.Key.Family), w.ip(sip, s.Key.Family)
+	r.ClientPort, r.ServerPort = cp, sp
+	return r
 }
 
 func (st *streams) putAssembler(a *appState) {
@@ -453,6 +522,13 @@ func (w *worker) fillClientHello(r *record.TLS, ch *tls.ClientHello, quic bool) 
 }
 
 func (st *streams) httpData(a *appState, d *dirStream, s *flow.Session, dir uint8, data []byte, ts int64) {
+	if d.resync {
+		if (dir == 1 && !http.IsRequestStart(data)) || (dir == 2 && !http.IsResponseStart(data)) {
+			return
+		}
+		d.resync, d.inBody = false, false
+		d.buf = d.buf[:0]
+	}
 	for len(data) > 0 && !d.dead {
 		if d.inBody {
 			n, done, err := d.body.Skip(data)
@@ -478,6 +554,9 @@ func (st *streams) httpData(a *appState, d *dirStream, s *flow.Session, dir uint
 		if dir == 1 {
 			err = http.ParseRequest(d.buf, &st.req)
 			headLen = st.req.HeadLen
+			if errors.Is(err, http.ErrNotHTTP) || errors.Is(err, http.ErrMalformed) {
+				headLen, err = st.lenientRequest(d.buf)
+			}
 		} else {
 			err = http.ParseResponse(d.buf, &st.resp)
 			headLen = st.resp.HeadLen
@@ -488,11 +567,13 @@ func (st *streams) httpData(a *appState, d *dirStream, s *flow.Session, dir uint
 		if err != nil {
 			st.C.HTTPErrors++
 			st.gap(a, d, s, dir)
+			d.dead, d.resync = false, true // try again at the next message
 			return
 		}
 		if dir == 1 {
 			st.request(a, d, s, ts)
 		} else {
+			st.respTS = ts
 			st.response(a, d, s)
 		}
 		// What followed the head goes round again: body, then the next head.
@@ -509,18 +590,16 @@ func (st *streams) request(a *appState, d *dirStream, s *flow.Session, ts int64)
 	w := st.w
 	q := &st.req
 	st.C.HTTPReqs++
-	r := w.arena.HTTP()
-	r.Sensor = w.cfg.Sensor
-	r.TS = ts / 1e6
-	cip, sip, cp, sp := s.Ends()
-	r.ClientMAC = w.mac(s.ClientMAC)
-	r.ClientIP, r.ServerIP = w.ip(cip, s.Key.Family), w.ip(sip, s.Key.Family)
-	r.ClientPort, r.ServerPort = cp, sp
+	r := st.httpRecord(s, ts)
 	r.Method = w.arena.String(q.Method)
-	r.Host = w.arena.String(q.Host)
+	r.Host = w.arena.String(http.Unfold(w.scratch[:0], q.Host))
 	r.URI = w.arena.String(q.URI)
+	if st.lenientURI != nil {
+		r.URI = w.arena.String(*st.lenientURI)
+		st.lenientURI = nil
+	}
 	r.UserAgent = w.arena.String(http.Unfold(w.scratch[:0], q.UserAgent))
-	r.Referer = w.arena.String(q.Referer)
+	r.Referer = w.arena.String(http.Unfold(w.scratch[:0], q.Referer))
 	if a.hostRank < rankHTTP && len(q.Host) > 0 {
 		a.host, a.hostRank = hostOnly(r.Host), rankHTTP
 	}
@@ -530,7 +609,13 @@ func (st *streams) request(a *appState, d *dirStream, s *flow.Session, ts int64)
 		st.popRequest(a, s)
 	}
 	a.reqs[a.nreq] = r
-	a.reqHead[a.nreq] = string(q.Method) == "HEAD"
+	a.reqMethod[a.nreq] = methodOther
+	switch string(q.Method) {
+	case "HEAD":
+		a.reqMethod[a.nreq] = methodHead
+	case "CONNECT":
+		a.reqMethod[a.nreq] = methodConnect
+	}
 	a.nreq++
 	d.body.StartRequest(q)
 	d.inBody = !d.body.Done()
@@ -539,13 +624,9 @@ func (st *streams) request(a *appState, d *dirStream, s *flow.Session, ts int64)
 func (st *streams) response(a *appState, d *dirStream, s *flow.Session) {
 	w := st.w
 	resp := &st.resp
-	head := false
+	method := methodNames[methodOther]
 	if a.nreq > 0 {
-		head = a.reqHead[0]
-	}
-	method := []byte("GET")
-	if head {
-		method = []byte("HEAD")
+		method = methodNames[a.reqMethod[0]]
 	}
 	d.body.StartResponse(resp, method)
 	d.inBody = !d.body.Done()
@@ -553,11 +634,17 @@ func (st *streams) response(a *appState, d *dirStream, s *flow.Session) {
 		return
 	}
 	if a.nreq == 0 {
-		return // a response without a request seen (capture started mid-stream)
+		// A response whose request was not seen (capture started
+		// mid-stream, or the request was lost): logged on its own.
+		r := st.httpRecord(s, st.respTS)
+		r.Status = uint16(resp.Status)
+		r.ContentType = w.arena.String(http.Unfold(w.scratch[:0], resp.ContentType))
+		w.emit(r, s.Start, uint64(keyHash(&s.Key)))
+		return
 	}
 	r := a.reqs[0]
 	r.Status = uint16(resp.Status)
-	r.ContentType = w.arena.String(resp.ContentType)
+	r.ContentType = w.arena.String(http.Unfold(w.scratch[:0], resp.ContentType))
 	st.popRequest(a, s)
 }
 
@@ -565,7 +652,7 @@ func (st *streams) response(a *appState, d *dirStream, s *flow.Session) {
 func (st *streams) popRequest(a *appState, s *flow.Session) {
 	r := a.reqs[0]
 	copy(a.reqs[:], a.reqs[1:a.nreq])
-	copy(a.reqHead[:], a.reqHead[1:a.nreq])
+	copy(a.reqMethod[:], a.reqMethod[1:a.nreq])
 	a.nreq--
 	a.reqs[a.nreq] = nil
 	st.w.emit(r, s.Start, uint64(keyHash(&s.Key)))
@@ -586,6 +673,118 @@ func (st *streams) sessionEnded(s *flow.Session) string {
 	host := a.host
 	st.release(s)
 	return host
+}
+
+const (
+	methodOther = iota
+	methodHead
+	methodConnect
+)
+
+var methodNames = [...][]byte{[]byte("GET"), []byte("HEAD"), []byte("CONNECT")}
+
+// httpPorts are the ports on which a request with an unusual method (a
+// custom token such as CCM_POST) is still taken as HTTP: tshark's default
+// HTTP ports.
+var httpPorts = [...]uint16{80, 3128, 3132, 5985, 8080, 8088, 11371, 1900, 2869, 2710}
+
+func isHTTPPort(s *flow.Session) bool {
+	_, _, _, sp := s.Ends()
+	for _, p := range httpPorts {
+		if p == sp {
+			return true
+		}
+	}
+	return false
+}
+
+// looksLikeMethod reports whether b starts with an upper-case token and a
+// space, as a request line with any method does.
+func looksLikeMethod(b []byte) bool {
+	for i, c := range b {
+		switch {
+		case (c == ' ' || c == '\r' || c == '\n') && i > 0:
+			return true
+		case (c >= 'A' && c <= 'Z') || c == '_' || c == '-' || (c >= '0' && c <= '9' && i > 0):
+		default:
+			return false
+		}
+		if i > 32 {
+			return false
+		}
+	}
+	return false
+}
+
+// lenientRequest reads a request whose request line the strict parser
+// refused but that is still clearly a request, as tshark reads it: "METHOD
+// URI HTTP/1." (a cut version), "METHOD /HTTP/1.1" (no space before the
+// version: the rest is the URI), "METHOD" alone (no URI). The line is
+// rewritten as "METHOD URI HTTP/1.1" in a scratch buffer for the strict
+// parser to read the header fields; the record keeps the URI as sent. It
+// returns the head's length in b.
+func (st *streams) lenientRequest(b []byte) (int, error) {
+	eol := -1
+	for i, c := range b {
+		if c == '\n' {
+			eol = i
+			break
+		}
+	}
+	if eol < 0 {
+		if len(b) > http.MaxHead {
+			return 0, http.ErrTooLong
+		}
+		return 0, http.ErrIncomplete
+	}
+	line := b[:eol]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	sp := -1
+	for i, c := range line {
+		if c == ' ' {
+			sp = i
+			break
+		}
+		if !((c >= 'A' && c <= 'Z') || c == '_' || c == '-' || (c >= '0' && c <= '9')) {
+			return 0, http.ErrNotHTTP
+		}
+	}
+	method, uri := line, []byte(nil)
+	if sp >= 0 {
+		method, uri = line[:sp], line[sp+1:]
+		// "URI HTTP/1." : drop a trailing version-like word
+		for i := len(uri) - 1; i >= 0; i-- {
+			if uri[i] == ' ' {
+				if len(uri)-i > 5 && string(uri[i+1:i+6]) == "HTTP/" {
+					uri = uri[:i]
+				}
+				break
+			}
+		}
+	}
+	if len(method) == 0 {
+		return 0, http.ErrNotHTTP
+	}
+	for _, c := range uri {
+		if c < 0x21 || c == 0x7f {
+			return 0, http.ErrMalformed
+		}
+	}
+	fixed := append(st.lenient[:0], method...)
+	fixed = append(fixed, ' ', '/')
+	fixed = append(fixed, " HTTP/1.1\r\n"...)
+	delta := len(fixed) - (eol + 1)
+	fixed = append(fixed, b[eol+1:]...)
+	st.lenient = fixed
+	if err := http.ParseRequest(fixed, &st.req); err != nil {
+		return 0, err
+	}
+	st.req.Method = method
+	u := uri
+	st.lenientURI = &u
+	return st.req.HeadLen - delta, nil
 }
 
 // hostOnly drops a port from an HTTP Host value ("example.org:8080").
