@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -12,15 +13,19 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"os/signal"
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"tamon/daemon/internal/capture"
 	"tamon/daemon/internal/config"
+	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/flow"
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
@@ -109,7 +114,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	out := bufio.NewWriterSize(stdout, 256<<10)
 	sink := &jsonSink{w: out, flushEach: live}
-	eng := pipeline.New(engineConfig(&cfg, live), sink)
+	inv := devices.New(devices.Config{Sensor: cfg.Sensor, Interfaces: cfg.Interfaces})
+	ecfg := engineConfig(&cfg, live)
+	ecfg.Devices = inv
+	eng := pipeline.New(ecfg, sink)
+	eng.ControlEmit(func(emit func(record.Record)) {
+		inv.SetAliases(aliasMap(cfg.Aliases), func(d *record.Device) { emit(d) })
+	})
 
 	if o.cpuprof != "" {
 		f, err := os.Create(o.cpuprof)
@@ -128,6 +139,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if live {
 		rl := &reloader{path: cfg.Source, cur: cfg, eng: eng, log: stderr}
+		rl.apply = append(rl.apply, func(old, next *config.Config) {
+			if !slices.Equal(old.Aliases, next.Aliases) {
+				eng.ControlEmit(func(emit func(record.Record)) {
+					inv.SetAliases(aliasMap(next.Aliases), func(d *record.Device) { emit(d) })
+				})
+				fmt.Fprintf(stderr, "tamond: reload: %d aliases\n", len(next.Aliases))
+			}
+		})
+		go refreshNeighbours(ctx, eng, inv)
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
@@ -197,6 +217,45 @@ func engineConfig(c *config.Config, live bool) pipeline.Config {
 		Flow:       fc,
 		DNSTimeout: int64(c.DNSTimeout) * 1e9,
 		Live:       live,
+	}
+}
+
+// aliasMap turns the UCI aliases into the inventory's mac → name map.
+func aliasMap(as []config.Alias) map[string]string {
+	m := make(map[string]string, len(as))
+	for _, a := range as {
+		m[a.MAC] = a.Name
+	}
+	return m
+}
+
+// refreshNeighbours reads dnsmasq's lease file and the neighbour tables
+// into the inventory at start and every few minutes, so that devices get
+// names even when they renewed their lease before tamond started.
+func refreshNeighbours(ctx context.Context, eng *pipeline.Engine, inv *devices.Inventory) {
+	tick := time.NewTicker(5 * time.Minute)
+	defer tick.Stop()
+	for {
+		eng.ControlEmit(func(emit func(record.Record)) {
+			now := time.Now().UnixMilli()
+			put := func(d *record.Device) { emit(d) }
+			inv.LoadLeaseFile(now, put)
+			arp, err := os.Open("/proc/net/arp")
+			if err != nil {
+				return
+			}
+			defer arp.Close()
+			var ip6 bytes.Reader
+			if out, err := exec.CommandContext(ctx, "ip", "-6", "neigh", "show").Output(); err == nil {
+				ip6.Reset(out)
+			}
+			inv.LoadNeighbours(arp, &ip6, now, put)
+		})
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
 }
 

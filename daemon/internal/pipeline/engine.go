@@ -37,6 +37,7 @@ import (
 	"unsafe"
 
 	"tamon/daemon/internal/capture"
+	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/flow"
 	"tamon/daemon/internal/namemap"
 	"tamon/daemon/internal/record"
@@ -55,6 +56,13 @@ type Config struct {
 	FragSlots   int         // incomplete datagrams kept per worker (default 64)
 	Live        bool        // drop instead of waiting when the workers fall behind
 	IdleTick    time.Duration
+
+	// Devices, when set, is the device inventory: the workers feed it
+	// DHCP, mDNS and per-device traffic, the merger applies that and the
+	// finished records, and device records go to the sinks when a device
+	// appears or changes. The merger owns it while the engine runs; use
+	// Engine.Control to change it then.
+	Devices *devices.Inventory
 }
 
 func (c *Config) setDefaults() {
@@ -114,7 +122,8 @@ type envelope struct {
 	sub1 int64
 	sub2 uint64
 	rec  record.Record
-	srv  netip.Addr // a session's server address, for the name map
+	srv  netip.Addr           // a session's server address, for the name map
+	obs  *devices.Observation // a device observation instead of a record
 }
 
 const (
@@ -153,6 +162,9 @@ type Engine struct {
 	recsBuf    []record.Record    // merger's scratch
 	envs       []envelope         // merger's scratch
 
+	lastPurge int64           // packet time (ms) of the last device purge
+	ctlRecs   []record.Record // records made by ControlEmit functions
+
 	timeouts atomic.Pointer[Timeouts] // read by workers at each batch
 	ctl      chan ctlReq              // functions to run in the merger
 	running  atomic.Bool
@@ -167,6 +179,30 @@ type Timeouts struct {
 type ctlReq struct {
 	fn   func()
 	done chan struct{}
+}
+
+// ControlEmit is Control for changes that produce records (device records
+// after an alias change, say): records passed to emit go to the sinks in
+// the merger, after fn returns.
+func (e *Engine) ControlEmit(fn func(emit func(record.Record))) {
+	e.Control(func() {
+		fn(func(r record.Record) { e.ctlRecs = append(e.ctlRecs, r) })
+		if !e.running.Load() && len(e.ctlRecs) > 0 { // ran in the caller
+			e.writeAll(e.ctlRecs)
+			e.ctlRecs = e.ctlRecs[:0]
+		}
+	})
+}
+
+// writeAll hands recs to every sink.
+func (e *Engine) writeAll(recs []record.Record) error {
+	e.records.Add(uint64(len(recs)))
+	for _, s := range e.sinks {
+		if err := s.Write(recs); err != nil {
+			return fmt.Errorf("write records: %w", err)
+		}
+	}
+	return nil
 }
 
 // SetTimeouts changes the session and request timeouts; every worker
@@ -470,6 +506,13 @@ func (e *Engine) merge() error {
 		select {
 		case req := <-e.ctl:
 			req.fn()
+			if len(e.ctlRecs) > 0 {
+				if err := e.writeAll(e.ctlRecs); err != nil && firstErr == nil {
+					firstErr = err
+				}
+				clear(e.ctlRecs)
+				e.ctlRecs = e.ctlRecs[:0]
+			}
 			close(req.done)
 			continue
 		case bb, ok := <-e.done:
@@ -498,9 +541,21 @@ func (e *Engine) merge() error {
 			}
 		})
 		recs := e.recsBuf[:0]
+		emitDev := func(d *record.Device) { recs = append(recs, d) }
 		for i := range envs {
+			if envs[i].obs != nil {
+				e.cfg.Devices.Apply(envs[i].obs, emitDev)
+				continue
+			}
 			e.enrich(&envs[i])
 			recs = append(recs, envs[i].rec)
+		}
+		if inv := e.cfg.Devices; inv != nil {
+			inv.EmitPending(emitDev)
+			if b.now/1e6-e.lastPurge > 60_000 {
+				inv.Purge(b.now / 1e6)
+				e.lastPurge = b.now / 1e6
+			}
 		}
 		if len(recs) > 0 && firstErr == nil {
 			e.records.Add(uint64(len(recs)))
@@ -592,6 +647,9 @@ func (e *Engine) flushSessions() error {
 		if !next(h) {
 			live = append(live[:best], live[best+1:]...)
 		}
+	}
+	if inv := e.cfg.Devices; inv != nil {
+		inv.EmitPending(func(d *record.Device) { recs = append(recs, d) })
 	}
 	write()
 	e.recsBuf = recs[:0]

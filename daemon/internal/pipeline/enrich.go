@@ -13,11 +13,21 @@ func (e *Engine) enrich(env *envelope) {
 		if len(v.Answers) > 0 {
 			e.names.Learn(v.Query, v.Answers, v.TS)
 		}
+		if inv := e.cfg.Devices; inv != nil {
+			inv.DNS(v)
+		}
 	case *record.Session:
 		if v.Host == "" && env.srv.IsValid() {
 			if name, ok := e.names.Lookup(env.srv, v.StartTS); ok {
 				v.Host = name
 			}
+		}
+		if inv := e.cfg.Devices; inv != nil {
+			inv.Session(v)
+		}
+	case *record.HTTP:
+		if inv := e.cfg.Devices; inv != nil && v.UserAgent != "" {
+			inv.UserAgent(v.ClientMAC, v.UserAgent, v.TS)
 		}
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+	"tamon/daemon/internal/devices"
+	"tamon/daemon/internal/dissect/dhcp"
+	"tamon/daemon/internal/dissect/mdns"
 
 	"tamon/daemon/internal/decode"
 	"tamon/daemon/internal/flow"
@@ -36,6 +39,12 @@ type worker struct {
 	expiry bool
 
 	pub atomic.Pointer[WorkerStats]
+
+	// device observations (only when cfg.Devices is set)
+	tally   devices.Tally
+	dhcpMsg dhcp.Message
+	mdnsP   mdns.Parser
+	mdnsI   mdns.Info
 
 	timeouts *atomic.Pointer[Timeouts] // the engine's, see Engine.SetTimeouts
 	applied  *Timeouts
@@ -81,6 +90,14 @@ func (w *worker) process(b *batch) {
 	// Expiry and flush records sort after every packet of the batch.
 	w.seq = b.seq0 + uint64(len(b.frames))
 	w.expiry = true
+	if obs := w.tally.Observations(); len(obs) > 0 {
+		// Per-device traffic of the batch, in first-seen order.
+		cp := append([]devices.Observation(nil), obs...)
+		for i := range cp {
+			*w.out = append(*w.out, envelope{seq: w.seq, sub1: -1, sub2: uint64(i), obs: &cp[i]})
+		}
+		w.tally.Reset()
+	}
 	if b.now > 0 {
 		w.table.Expire(b.now)
 		w.dns.expire(b.now)
@@ -96,6 +113,44 @@ func (w *worker) process(b *batch) {
 }
 
 const teredoPort = 3544
+
+// device feeds the device inventory: the client's traffic (tallied per
+// batch), and DHCP and mDNS messages (one observation each).
+func (w *worker) device(p *decode.Packet, s *flow.Session, dir uint8) {
+	if s.ClientMAC != ([6]byte{}) {
+		cip, _, _, _ := s.Ends()
+		up, down := uint64(p.IPLen), uint64(0)
+		if dir == 2 {
+			up, down = 0, uint64(p.IPLen)
+		}
+		w.tally.Add(s.ClientMAC, addrOf(cip, s.Key.Family), p.TS/1e6, up, down)
+	}
+	if p.Proto != 17 || len(p.Payload) == 0 {
+		return
+	}
+	var obs devices.Observation
+	ok := false
+	switch {
+	case (p.SrcPort == 67 || p.SrcPort == 68) && (p.DstPort == 67 || p.DstPort == 68):
+		if dhcp.Parse(p.Payload, &w.dhcpMsg) == nil {
+			ok = devices.FromDHCP(&w.dhcpMsg, p.TS/1e6, &obs)
+		}
+	case p.SrcPort == 5353 && p.HasMAC:
+		if w.mdnsP.Parse(p.Payload, &w.mdnsI) == nil {
+			ok = devices.FromMDNS(&w.mdnsI, p.TS/1e6, p.SrcMAC, addrOf(p.Src, p.Family), &obs)
+		}
+	}
+	if ok {
+		o := obs
+		w.emitObs(&o)
+	}
+}
+
+// emitObs queues a device observation in packet order.
+func (w *worker) emitObs(o *devices.Observation) {
+	*w.out = append(*w.out, envelope{seq: w.seq, sub1: w.sub, obs: o})
+	w.sub++
+}
 
 // flushTable ends every open session after the final batch, oldest first
 // (start time, then 5-tuple hash), and hands the records to the merger in
@@ -133,6 +188,9 @@ func (w *worker) packet(p *decode.Packet) {
 		return
 	}
 	s, dir := w.table.Packet(p)
+	if w.cfg.Devices != nil {
+		w.device(p, s, dir)
+	}
 	if p.SrcPort == 53 || p.DstPort == 53 {
 		w.dns.packet(p, s, dir)
 	} else if p.Proto == 6 {
