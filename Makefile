@@ -16,10 +16,12 @@ export CGO_ENABLED=0
 all: build
 
 # Debian packages the tests use: iproute2 for the network-namespace capture
-# test; tshark only to regenerate corpus expectations by hand.
+# tests, shellcheck for the shell scripts, qemu-user-static to run the mips,
+# mipsle, arm and arm64 builds on corpus captures; ieee-data for
+# `go run ./scripts/oui` (regenerating the vendor table).
 setup:
 	$(SUDO) apt-get update -qq
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 shellcheck >/dev/null
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 shellcheck qemu-user-static ieee-data >/dev/null
 	@$(GO) version | awk '{ split($$3, v, "."); if (v[2] + 0 < 26) { print "tamon needs Go 1.26 or newer, found " $$3; exit 1 } }'
 	$(GO) mod download
 
@@ -40,9 +42,9 @@ unit:
 	$(GO) test -count=1 $(PKGS)
 
 lint:
-	@out=$$(gofmt -l daemon); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l daemon scripts); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	@if command -v shellcheck >/dev/null; then shellcheck .ci/run; fi
+	shellcheck .ci/run openwrt/files/tamon.init scripts/*.sh
 
 # OpenWrt targets: amd64, arm64, arm (v7), mipsle and mips (soft float).
 cross:
@@ -72,3 +74,5 @@ bench: build
 
 clean:
 	rm -rf bin dist .bench
+
+include mk/openwrt.mk

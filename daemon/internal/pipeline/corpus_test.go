@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"tamon/daemon/internal/capture"
+	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/dissect/dns"
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
@@ -36,7 +37,8 @@ func runFile(t testing.TB, path string, workers int) ([]record.Record, pipeline.
 		recs = append(recs, rs...)
 		return nil
 	})
-	e := pipeline.New(pipeline.Config{Sensor: "test", Workers: workers}, sink)
+	inv := devices.New(devices.Config{Sensor: "test"})
+	e := pipeline.New(pipeline.Config{Sensor: "test", Workers: workers, Devices: inv}, sink)
 	err = e.Run(context.Background(), src)
 	return recs, e.Stats(), err
 }
@@ -628,6 +630,33 @@ func TestCorpusAgreement(t *testing.T) {
 	for d := range knownDiffs {
 		if !seen[d] {
 			t.Errorf("known difference no longer occurs (remove it from knownDiffs): %s", d)
+		}
+	}
+}
+
+// TestSameOutputWhateverTheWorkers: every corpus capture gives the same
+// records, byte for byte, with 1, 2 and 3 workers.
+func TestSameOutputWhateverTheWorkers(t *testing.T) {
+	pcaps, _ := filepath.Glob(filepath.Join(corpusDir, "pcaps", "*"))
+	if len(pcaps) == 0 {
+		t.Fatal("no corpus")
+	}
+	encode := func(recs []record.Record) string {
+		var b []byte
+		for _, r := range recs {
+			b = r.AppendJSON(b)
+			b = append(b, '\n')
+		}
+		return string(b)
+	}
+	for _, p := range pcaps {
+		r1, _, _ := runFile(t, p, 1)
+		want := encode(r1)
+		for _, w := range []int{2, 3} {
+			rw, _, _ := runFile(t, p, w)
+			if got := encode(rw); got != want {
+				t.Errorf("%s: output with %d workers differs from 1 worker (%d vs %d bytes)", filepath.Base(p), w, len(got), len(want))
+			}
 		}
 	}
 }

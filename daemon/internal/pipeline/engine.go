@@ -164,6 +164,7 @@ type Engine struct {
 
 	lastPurge int64           // packet time (ms) of the last device purge
 	ctlRecs   []record.Record // records made by ControlEmit functions
+	traffic   []devices.Observation
 
 	timeouts atomic.Pointer[Timeouts] // read by workers at each batch
 	ctl      chan ctlReq              // functions to run in the merger
@@ -542,9 +543,17 @@ func (e *Engine) merge() error {
 		})
 		recs := e.recsBuf[:0]
 		emitDev := func(d *record.Device) { recs = append(recs, d) }
+		traffic := e.sumTraffic(envs)
 		for i := range envs {
-			if envs[i].obs != nil {
-				e.cfg.Devices.Apply(envs[i].obs, emitDev)
+			if o := envs[i].obs; o != nil {
+				if o.Kind != devices.ObsTraffic {
+					e.cfg.Devices.Apply(o, emitDev)
+				} else if traffic != nil {
+					// The batch's traffic, summed over workers, so that
+					// the result does not depend on how many there are.
+					e.cfg.Devices.ApplyAll(traffic, emitDev)
+					traffic = nil
+				}
 				continue
 			}
 			e.enrich(&envs[i])
@@ -579,6 +588,42 @@ func (e *Engine) merge() error {
 			e.stop()
 		}
 	}
+}
+
+// sumTraffic adds up the per-device traffic observations of one batch
+// (one per worker that saw the device) into one per device and address,
+// latest time, ordered by device and address.
+func (e *Engine) sumTraffic(envs []envelope) []devices.Observation {
+	out := e.traffic[:0]
+	for i := range envs {
+		o := envs[i].obs
+		if o == nil || o.Kind != devices.ObsTraffic {
+			continue
+		}
+		j := 0
+		for ; j < len(out); j++ {
+			if out[j].MAC == o.MAC && out[j].IP == o.IP {
+				out[j].Up += o.Up
+				out[j].Down += o.Down
+				out[j].TS = max(out[j].TS, o.TS)
+				break
+			}
+		}
+		if j == len(out) {
+			out = append(out, *o)
+		}
+	}
+	slices.SortFunc(out, func(a, b devices.Observation) int {
+		if c := bytes.Compare(a.MAC[:], b.MAC[:]); c != 0 {
+			return c
+		}
+		return a.IP.Compare(b.IP)
+	})
+	e.traffic = out
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // flushSessions writes the sessions that the workers flush after the

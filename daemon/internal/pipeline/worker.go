@@ -94,7 +94,11 @@ func (w *worker) process(b *batch) {
 		// Per-device traffic of the batch, in first-seen order.
 		cp := append([]devices.Observation(nil), obs...)
 		for i := range cp {
-			*w.out = append(*w.out, envelope{seq: w.seq, sub1: -1, sub2: uint64(i), obs: &cp[i]})
+			// Ordered by time, device and address, not by worker, so that
+			// the output does not depend on the number of workers; two
+			// workers' sums for the same device and time commute.
+			o := &cp[i]
+			*w.out = append(*w.out, envelope{seq: w.seq, sub1: o.TS - 1<<62, sub2: obsKey(o), obs: o})
 		}
 		w.tally.Reset()
 	}
@@ -144,6 +148,19 @@ func (w *worker) device(p *decode.Packet, s *flow.Session, dir uint8) {
 		o := obs
 		w.emitObs(&o)
 	}
+}
+
+// obsKey is a stable hash of an observation's device and address.
+func obsKey(o *devices.Observation) uint64 {
+	h := uint64(14695981039346656037)
+	for _, b := range o.MAC {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	a := o.IP.As16()
+	for _, b := range a {
+		h = (h ^ uint64(b)) * 1099511628211
+	}
+	return h
 }
 
 // emitObs queues a device observation in packet order.
