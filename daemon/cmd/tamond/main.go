@@ -27,6 +27,7 @@ import (
 	"tamon/daemon/internal/config"
 	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/flow"
+	"tamon/daemon/internal/offload"
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
 )
@@ -110,6 +111,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer src.Close()
 	if live {
 		fmt.Fprintf(stderr, "tamond: capturing on %s\n", src.Name())
+		if rep := offload.Detect("/", offload.Exec); rep.Active() {
+			fmt.Fprintf(stderr, "tamond: flow offloading is on (%s): %s\n", strings.Join(rep.Sources, ", "), rep.Advice)
+		}
 	}
 
 	out := bufio.NewWriterSize(stdout, 256<<10)
