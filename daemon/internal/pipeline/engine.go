@@ -182,6 +182,36 @@ type ctlReq struct {
 	done chan struct{}
 }
 
+// Active returns the sessions open now, with their counters so far,
+// newest activity last within each worker; hosts known from the protocol
+// (SNI, HTTP Host) are filled, names from DNS are looked up in the name map
+// by the caller if wanted. Each worker answers between two batches, so this
+// waits at most about a batch (or the idle tick on a quiet link); it
+// returns nil when the engine is not running or does not answer within
+// two seconds.
+func (e *Engine) Active() []record.Session {
+	if !e.running.Load() {
+		return nil
+	}
+	var out []record.Session
+	deadline := time.After(2 * time.Second)
+	for _, w := range e.workers {
+		reply := make(chan []record.Session, 1)
+		select {
+		case w.activeReq <- reply:
+		case <-deadline:
+			return out
+		}
+		select {
+		case rs := <-reply:
+			out = append(out, rs...)
+		case <-deadline:
+			return out
+		}
+	}
+	return out
+}
+
 // ControlEmit is Control for changes that produce records (device records
 // after an alias change, say): records passed to emit go to the sinks in
 // the merger, after fn returns.

@@ -46,6 +46,8 @@ type worker struct {
 	mdnsP   mdns.Parser
 	mdnsI   mdns.Info
 
+	activeReq chan chan []record.Session // Engine.Active asks here; answered between batches
+
 	timeouts *atomic.Pointer[Timeouts] // the engine's, see Engine.SetTimeouts
 	applied  *Timeouts
 
@@ -62,12 +64,18 @@ func newWorker(id int, cfg *Config, fc flow.Config) *worker {
 	w.streams = newStreams(w)
 	w.pub.Store(&WorkerStats{})
 	w.flushCh = make(chan []envelope, 2)
+	w.activeReq = make(chan chan []record.Session, 1)
 	return w
 }
 
 // process handles the frames of this worker's shard in b, then expires idle
 // state at b.now.
 func (w *worker) process(b *batch) {
+	select {
+	case reply := <-w.activeReq:
+		reply <- w.active()
+	default:
+	}
 	if t := w.timeouts.Load(); t != w.applied {
 		w.applied = t
 		w.table.SetTimeouts(t.TCP, t.UDP)
@@ -167,6 +175,45 @@ func obsKey(o *devices.Observation) uint64 {
 func (w *worker) emitObs(o *devices.Observation) {
 	*w.out = append(*w.out, envelope{seq: w.seq, sub1: w.sub, obs: o})
 	w.sub++
+}
+
+// active returns the open sessions as records with their counters so far
+// (end_reason "", end_ts = last packet). They are freshly allocated: the
+// caller owns them.
+func (w *worker) active() []record.Session {
+	out := make([]record.Session, 0, w.table.Len())
+	w.table.Each(func(s *flow.Session) {
+		r := record.Session{Sensor: w.cfg.Sensor, Proto: "udp", VLAN: s.VLAN,
+			StartTS: s.Start / 1e6, EndTS: s.Last / 1e6, BytesUp: s.BytesUp, BytesDown: s.BytesDown,
+			PktsUp: uint64(s.PktsUp), PktsDown: uint64(s.PktsDown)}
+		if s.Key.Proto == 6 {
+			r.Proto = "tcp"
+		}
+		cip, sip, cp, sp := s.Ends()
+		r.ClientIP, r.ServerIP = addrOf(cip, s.Key.Family).String(), addrOf(sip, s.Key.Family).String()
+		r.ClientPort, r.ServerPort = cp, sp
+		r.ClientMAC, r.ServerMAC = formatMAC(s.ClientMAC), formatMAC(s.ServerMAC)
+		if a := w.streams.state(s); a != nil {
+			r.Host = a.host
+		}
+		out = append(out, r)
+	})
+	return out
+}
+
+func formatMAC(m [6]byte) string {
+	if m == ([6]byte{}) {
+		return ""
+	}
+	const hexd = "0123456789abcdef"
+	var b [17]byte
+	for i, x := range m {
+		if i > 0 {
+			b[i*3-1] = ':'
+		}
+		b[i*3], b[i*3+1] = hexd[x>>4], hexd[x&0xf]
+	}
+	return string(b[:])
 }
 
 // flushTable ends every open session after the final batch, oldest first
