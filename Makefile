@@ -15,6 +15,8 @@ export CGO_ENABLED=0
 
 all: build
 
+# A MariaDB server for the store tests (.ci/ensure-mariadb.sh: uses one on
+# 127.0.0.1:3306, else installs and starts mariadb-server).
 # Debian packages the tests use: iproute2 for the network-namespace capture
 # tests, shellcheck for the shell scripts, qemu-user-static to run the mips,
 # mipsle, arm and arm64 builds on corpus captures; ieee-data for
@@ -22,6 +24,7 @@ all: build
 setup:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 shellcheck qemu-user-static ieee-data >/dev/null
+	$(SUDO) sh .ci/ensure-mariadb.sh
 	@$(GO) version | awk '{ split($$3, v, "."); if (v[2] + 0 < 26) { print "tamon needs Go 1.26 or newer, found " $$3; exit 1 } }'
 	$(GO) mod download
 

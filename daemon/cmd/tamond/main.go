@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"tamon/daemon/internal/appid"
 	"tamon/daemon/internal/capture"
 	"tamon/daemon/internal/config"
 	"tamon/daemon/internal/devices"
@@ -77,11 +78,24 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg, err := loadConfig(&o, fl)
 	if o.check {
+		bad := false
 		if err != nil {
 			fmt.Fprintln(stderr, err)
+			bad = true
+		}
+		if _, lineErrs, ferr := appid.Load(cfg.Features); ferr != nil {
+			fmt.Fprintf(stderr, "features %s: %v\n", cfg.Features, ferr)
+			bad = true
+		} else {
+			for _, le := range lineErrs {
+				fmt.Fprintln(stderr, le.Error())
+				bad = true
+			}
+		}
+		if bad {
 			return 1
 		}
-		fmt.Fprintf(stdout, "%s: configuration is valid\n", cfg.Source)
+		fmt.Fprintf(stdout, "%s: configuration is valid; %s: signatures are valid\n", cfg.Source, cfg.Features)
 		return 0
 	}
 	if err != nil {
@@ -121,6 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	inv := devices.New(devices.Config{Sensor: cfg.Sensor, Interfaces: cfg.Interfaces})
 	ecfg := engineConfig(&cfg, live)
 	ecfg.Devices = inv
+	ecfg.Apps = loadApps(cfg.Features, nil, stderr)
 	eng := pipeline.New(ecfg, sink)
 	eng.ControlEmit(func(emit func(record.Record)) {
 		inv.SetAliases(aliasMap(cfg.Aliases), func(d *record.Device) { emit(d) })
@@ -143,6 +158,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if live {
 		rl := &reloader{path: cfg.Source, cur: cfg, eng: eng, log: stderr}
+		rl.apply = append(rl.apply, func(old, next *config.Config) {
+			// The features file is read again on every reload: it may
+			// have changed even when its path did not.
+			if r := loadApps(next.Features, ecfg.Apps, stderr); r != nil && r != ecfg.Apps {
+				ecfg.Apps = r
+				eng.SetApps(r)
+			}
+			if next.AppTimeout != old.AppTimeout {
+				eng.SetAppTimeout(time.Duration(next.AppTimeout) * time.Second)
+			}
+		})
 		rl.apply = append(rl.apply, func(old, next *config.Config) {
 			if !slices.Equal(old.Aliases, next.Aliases) {
 				eng.ControlEmit(func(emit func(record.Record)) {
@@ -216,12 +242,32 @@ func engineConfig(c *config.Config, live bool) pipeline.Config {
 	fc.MaxFlows = c.MaxFlows
 	fc.Timeline = c.Timeline
 	return pipeline.Config{
+		AppTimeout: time.Duration(c.AppTimeout) * time.Second,
 		Sensor:     c.Sensor,
 		Workers:    c.Workers,
 		Flow:       fc,
 		DNSTimeout: int64(c.DNSTimeout) * 1e9,
 		Live:       live,
 	}
+}
+
+// loadApps reads the features file. Bad lines are skipped with a warning
+// and the rest loads; a file that cannot be read keeps prev (nil at start:
+// no application names).
+func loadApps(path string, prev *appid.Rules, log io.Writer) *appid.Rules {
+	r, lineErrs, err := appid.Load(path)
+	if err != nil {
+		if prev != nil {
+			fmt.Fprintf(log, "tamond: features %s: %v; keeping the previous signatures\n", path, err)
+		} else {
+			fmt.Fprintf(log, "tamond: features %s: %v; applications will not be named\n", path, err)
+		}
+		return prev
+	}
+	for _, le := range lineErrs {
+		fmt.Fprintf(log, "tamond: warning: %s (line skipped)\n", le.Error())
+	}
+	return r
 }
 
 // aliasMap turns the UCI aliases into the inventory's mac → name map.

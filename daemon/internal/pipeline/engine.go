@@ -36,6 +36,7 @@ import (
 	"time"
 	"unsafe"
 
+	"tamon/daemon/internal/appid"
 	"tamon/daemon/internal/capture"
 	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/flow"
@@ -63,6 +64,12 @@ type Config struct {
 	// appears or changes. The merger owns it while the engine runs; use
 	// Engine.Control to change it then.
 	Devices *devices.Inventory
+
+	// Apps, when set, are the application signatures (features.txt); see
+	// Engine.SetApps to change them. AppTimeout ends an app-usage session
+	// (default 300 s).
+	Apps       *appid.Rules
+	AppTimeout time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -124,6 +131,11 @@ type envelope struct {
 	rec  record.Record
 	srv  netip.Addr           // a session's server address, for the name map
 	obs  *devices.Observation // a device observation instead of a record
+
+	// a session's payload signature hits, valid for the rules they came from
+	rules *appid.Rules
+	hits  [maxHits]uint16
+	nhits uint8
 }
 
 const (
@@ -165,6 +177,9 @@ type Engine struct {
 	lastPurge int64           // packet time (ms) of the last device purge
 	ctlRecs   []record.Record // records made by ControlEmit functions
 	traffic   []devices.Observation
+
+	apps  atomic.Pointer[appid.Rules] // read by workers at each batch and by the merger
+	usage *appid.Usage                // app usage per device, owned by the merger
 
 	timeouts atomic.Pointer[Timeouts] // read by workers at each batch
 	ctl      chan ctlReq              // functions to run in the merger
@@ -236,6 +251,13 @@ func (e *Engine) writeAll(recs []record.Record) error {
 	return nil
 }
 
+// SetApps replaces the application signatures (on reload). Sessions whose
+// payload was checked against the old rules are matched with those.
+func (e *Engine) SetApps(r *appid.Rules) { e.apps.Store(r) }
+
+// SetAppTimeout changes the app-usage timeout.
+func (e *Engine) SetAppTimeout(d time.Duration) { e.Control(func() { e.usage.SetTimeout(d) }) }
+
 // SetTimeouts changes the session and request timeouts; every worker
 // applies them before its next batch. Safe from any goroutine.
 func (e *Engine) SetTimeouts(t Timeouts) { e.timeouts.Store(&t) }
@@ -263,11 +285,16 @@ func New(cfg Config, sinks ...Sink) *Engine {
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, sinks: sinks, names: namemap.New(cfg.NameMapSize, 3600_000), ctl: make(chan ctlReq)}
 	e.timeouts.Store(&Timeouts{TCP: cfg.Flow.TCPTimeout, UDP: cfg.Flow.UDPTimeout, Request: cfg.DNSTimeout})
+	if cfg.Apps != nil {
+		e.apps.Store(cfg.Apps)
+	}
+	e.usage = appid.NewUsage(cfg.AppTimeout, cfg.Sensor)
 	per := cfg.Flow
 	per.MaxFlows = max(1, cfg.Flow.MaxFlows/cfg.Workers)
 	for i := 0; i < cfg.Workers; i++ {
 		w := newWorker(i, &e.cfg, per)
 		w.timeouts = &e.timeouts
+		w.apps = &e.apps
 		e.workers = append(e.workers, w)
 	}
 	e.free = make(chan *batch, cfg.Batches)
@@ -589,6 +616,7 @@ func (e *Engine) merge() error {
 			e.enrich(&envs[i])
 			recs = append(recs, envs[i].rec)
 		}
+		e.usage.Expire(b.now/1e6, func(a *record.App) { recs = append(recs, a) })
 		if inv := e.cfg.Devices; inv != nil {
 			inv.EmitPending(emitDev)
 			if b.now/1e6-e.lastPurge > 60_000 {
@@ -723,6 +751,7 @@ func (e *Engine) flushSessions() error {
 			live = append(live[:best], live[best+1:]...)
 		}
 	}
+	e.usage.Flush(func(a *record.App) { recs = append(recs, a) })
 	if inv := e.cfg.Devices; inv != nil {
 		inv.EmitPending(func(d *record.Device) { recs = append(recs, d) })
 	}

@@ -22,6 +22,22 @@ func (e *Engine) enrich(env *envelope) {
 				v.Host = name
 			}
 		}
+		rules := env.rules
+		if rules == nil {
+			rules = e.apps.Load()
+		}
+		if rules != nil {
+			proto := uint8(17)
+			if v.Proto == "tcp" {
+				proto = 6
+			}
+			if app, ok := rules.Match(proto, v.ClientPort, v.ServerPort, v.Host, env.hits[:env.nhits]); ok {
+				v.App = app.Name
+			}
+		}
+		if v.App != "" {
+			e.usage.Observe(v)
+		}
 		if inv := e.cfg.Devices; inv != nil {
 			inv.Session(v)
 		}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 
+	"tamon/daemon/internal/appid"
 	"tamon/daemon/internal/decode"
 	"tamon/daemon/internal/dissect/http"
 	"tamon/daemon/internal/dissect/quic"
@@ -26,6 +27,13 @@ const (
 	maxApps     = 8192 // application states per worker; beyond, sessions are not dissected
 	maxPipeline = 16   // HTTP requests waiting for their responses
 	bufStart    = 4 << 10
+)
+
+// maxHits bounds the payload signature hits kept per session; appHitPackets
+// is how many first packets of a session are checked.
+const (
+	maxHits       = 8
+	appHitPackets = 8
 )
 
 const (
@@ -73,6 +81,12 @@ type appState struct {
 	shDone  bool
 	tlsDead bool
 
+	// payload signature hits (appid) of the first packets, for the rules
+	// they were computed with
+	rules *appid.Rules
+	hits  [maxHits]uint16
+	nhits uint8
+
 	// QUIC
 	quic     *quic.Assembler
 	quicDone bool
@@ -109,6 +123,10 @@ type streams struct {
 	scratch    []byte
 	fp         []byte
 	tmp        []byte
+	hits       []uint16
+	endRules   *appid.Rules // payload hits of the session sessionEnded just ended
+	endHits    [maxHits]uint16
+	endN       uint8
 	lenient    []byte
 	lenientURI *[]byte
 	respTS     int64
@@ -658,6 +676,40 @@ func (st *streams) popRequest(a *appState, s *flow.Session) {
 	st.w.emit(r, s.Start, uint64(keyHash(&s.Key)))
 }
 
+// payloadHits checks the payload of one of the first packets of s against
+// the application signatures, keeping the hits in the session's state.
+func (st *streams) payloadHits(p *decode.Packet, s *flow.Session, dir uint8) {
+	rules := st.w.rules
+	if rules == nil || len(p.Payload) == 0 || s.PktsUp+s.PktsDown > appHitPackets {
+		return
+	}
+	_, _, cp, sp := s.Ends()
+	hits := rules.PayloadHits(st.hits[:0], p.Proto, cp, sp, dir, p.Payload)
+	if len(hits) == 0 {
+		return
+	}
+	a := st.state(s)
+	if a == nil {
+		if a = st.alloc(s, kindNone); a == nil {
+			return
+		}
+	}
+	if a.rules != rules {
+		a.rules, a.nhits = rules, 0
+	}
+	for _, h := range hits {
+		dup := false
+		for _, x := range a.hits[:a.nhits] {
+			dup = dup || x == h
+		}
+		if !dup && int(a.nhits) < maxHits {
+			a.hits[a.nhits] = h
+			a.nhits++
+		}
+	}
+	st.hits = hits
+}
+
 // sessionEnded writes what is still pending (a TLS handshake without its
 // ServerHello, requests without responses) and returns the session's
 // best-known name from its own protocol, then frees the state.
@@ -671,6 +723,7 @@ func (st *streams) sessionEnded(s *flow.Session) string {
 		st.popRequest(a, s)
 	}
 	host := a.host
+	st.endRules, st.endHits, st.endN = a.rules, a.hits, a.nhits
 	st.release(s)
 	return host
 }

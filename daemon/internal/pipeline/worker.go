@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+	"tamon/daemon/internal/appid"
 	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/dissect/dhcp"
 	"tamon/daemon/internal/dissect/mdns"
@@ -49,6 +50,8 @@ type worker struct {
 	activeReq chan chan []record.Session // Engine.Active asks here; answered between batches
 
 	timeouts *atomic.Pointer[Timeouts] // the engine's, see Engine.SetTimeouts
+	apps     *atomic.Pointer[appid.Rules]
+	rules    *appid.Rules // for this batch
 	applied  *Timeouts
 
 	// flushCh carries the records of the final table flush to the merger,
@@ -76,6 +79,7 @@ func (w *worker) process(b *batch) {
 		reply <- w.active()
 	default:
 	}
+	w.rules = w.apps.Load()
 	if t := w.timeouts.Load(); t != w.applied {
 		w.applied = t
 		w.table.SetTimeouts(t.TCP, t.UDP)
@@ -262,6 +266,9 @@ func (w *worker) packet(p *decode.Packet) {
 	} else {
 		w.streams.udp(p, s, dir)
 	}
+	if w.rules != nil {
+		w.streams.payloadHits(p, s, dir)
+	}
 	if p.Proto == 17 && (p.SrcPort == teredoPort || p.DstPort == teredoPort) {
 		// Teredo: the UDP datagram counts in its session; the IPv6 packet
 		// inside gets its own ICMPv6 log.
@@ -302,6 +309,7 @@ func (w *worker) sessionEnded(s *flow.Session, reason string) {
 	r.BytesUp, r.BytesDown = s.BytesUp, s.BytesDown
 	r.PktsUp, r.PktsDown = uint64(s.PktsUp), uint64(s.PktsDown)
 	r.EndReason = reason
+	w.streams.endRules, w.streams.endN = nil, 0
 	r.Host = w.streams.sessionEnded(s) // writes its pending TLS and HTTP records first
 	w.tl = w.table.AppendTimeline(w.tl[:0], s)
 	r.Timeline = w.arena.Steps(w.tl)
@@ -310,7 +318,9 @@ func (w *worker) sessionEnded(s *flow.Session, reason string) {
 	}
 	w.emit(r, s.Start, uint64(keyHash(k)))
 	out := *w.out
-	out[len(out)-1].srv = addrOf(sa, k.Family)
+	env := &out[len(out)-1]
+	env.srv = addrOf(sa, k.Family)
+	env.rules, env.hits, env.nhits = w.streams.endRules, w.streams.endHits, w.streams.endN
 }
 
 func addrOf(a [16]byte, family uint8) netip.Addr {
