@@ -28,8 +28,10 @@ import (
 	"syscall"
 	"time"
 
+	"tamon/daemon/internal/appid"
 	"tamon/daemon/internal/benchgen"
 	"tamon/daemon/internal/capture"
+	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
 )
@@ -129,7 +131,8 @@ func report(dir string, packets int, tamond string, runs int) error {
 			return err
 		}
 		cfg := filepath.Join(dir, "tamon-open.uci")
-		os.WriteFile(cfg, []byte("config tamon 'main'\n\toption max_flows '200000'\n"), 0o644)
+		abs, _ := filepath.Abs("features.txt")
+		os.WriteFile(cfg, []byte("config tamon 'main'\n\toption max_flows '200000'\n\toption features '"+abs+"'\n"), 0o644)
 		r, err := runTamond(tamond, path, cfg, fmt.Sprintf("open-%d", n))
 		if err != nil {
 			return err
@@ -180,10 +183,13 @@ func runChild(self, mode, file string) (result, error) {
 // runTamond runs tamond -r file -json >/dev/null and reads its counter
 // summary (frames, bytes, records, heap_allocs) from stderr.
 func runTamond(bin, file, cfg, name string) (result, error) {
-	args := []string{"-r", file, "-json", "-sensor", "bench"}
-	if cfg != "" {
-		args = append(args, "-c", cfg)
+	if cfg == "" {
+		// The shipped signatures, as on a router.
+		cfg = filepath.Join(filepath.Dir(file), "tamon-bench.uci")
+		abs, _ := filepath.Abs("features.txt")
+		os.WriteFile(cfg, []byte("config tamon 'main'\n\toption features '"+abs+"'\n"), 0o644)
 	}
+	args := []string{"-r", file, "-json", "-sensor", "bench", "-c", cfg}
 	cmd := exec.Command(bin, args...)
 	var errb strings.Builder
 	cmd.Stderr = &errb
@@ -236,7 +242,11 @@ func measureChild(mode, file string) (result, error) {
 		defer src.Close()
 		var records uint64
 		sink := pipeline.SinkFunc(func(rs []record.Record) error { records += uint64(len(rs)); return nil })
-		e := pipeline.New(pipeline.Config{Sensor: "bench"}, sink)
+		rules, _, err := appid.Load("features.txt")
+		if err != nil {
+			return result{}, fmt.Errorf("load features.txt (run from the repository root): %w", err)
+		}
+		e := pipeline.New(pipeline.Config{Sensor: "bench", Devices: devices.New(devices.Config{Sensor: "bench"}), Apps: rules}, sink)
 		runtime.ReadMemStats(&ms0)
 		start := time.Now()
 		if err := e.Run(context.Background(), src); err != nil {

@@ -1,6 +1,7 @@
 package appid
 
 import (
+	"strings"
 	"time"
 
 	"tamon/daemon/internal/record"
@@ -126,7 +127,9 @@ func (x *usage) countHost(h string) {
 		}
 	}
 	if len(x.hosts) < maxHosts {
-		x.hosts = append(x.hosts, hostCount{h, 1})
+		// A copy: the record's string may live in a large engine arena
+		// that this long-lived entry must not keep alive.
+		x.hosts = append(x.hosts, hostCount{strings.Clone(h), 1})
 	}
 }
 

@@ -10,21 +10,11 @@ import "net/netip"
 // with the batch's records. A Tally is not safe for concurrent use; after
 // warm-up it allocates nothing.
 type Tally struct {
-	obs     []Observation
-	macs    []uint64         // obs[i].MAC packed, for a fast scan
-	hit     int              // entry of the last Add
-	index   map[tallyKey]int // position in obs, once the batch has many devices
-	indexed bool
+	obs   []Observation
+	macs  []uint64 // obs[i].MAC packed
+	hit   int      // entry of the last Add
+	slots []int32  // open addressing over (MAC, address): obs index + 1, 0 empty
 }
-
-type tallyKey struct {
-	mac [6]byte
-	ip  netip.Addr
-}
-
-// linearTally is the number of entries searched linearly before the index
-// map is used.
-const linearTally = 16
 
 // Add counts one packet of ts (Unix ms) for the device at mac using address
 // ip (may be invalid).
@@ -38,17 +28,10 @@ func (t *Tally) Add(mac [6]byte, ip netip.Addr, ts int64, up, down uint64) {
 		i = len(t.obs)
 		t.obs = append(t.obs, Observation{Kind: ObsTraffic, MAC: mac, IP: ip})
 		t.macs = append(t.macs, k)
-		switch {
-		case t.indexed:
-			t.index[tallyKey{mac, ip}] = i
-		case len(t.obs) > linearTally:
-			if t.index == nil {
-				t.index = make(map[tallyKey]int, 4*linearTally)
-			}
-			for j := range t.obs {
-				t.index[tallyKey{t.obs[j].MAC, t.obs[j].IP}] = j
-			}
-			t.indexed = true
+		if 2*len(t.obs) > len(t.slots) {
+			t.rehash(max(256, 4*len(t.obs)))
+		} else {
+			t.place(k, ip, i)
 		}
 	}
 	t.hit = i
@@ -58,19 +41,53 @@ func (t *Tally) Add(mac [6]byte, ip netip.Addr, ts int64, up, down uint64) {
 	o.Down += down
 }
 
+func tallyHash(k uint64, ip netip.Addr) uint64 {
+	a := ip.As16()
+	h := k*0x9E3779B97F4A7C15 ^ (uint64(a[8])<<56 | uint64(a[9])<<48 | uint64(a[10])<<40 | uint64(a[11])<<32 |
+		uint64(a[12])<<24 | uint64(a[13])<<16 | uint64(a[14])<<8 | uint64(a[15]))
+	h ^= uint64(a[0])<<8 | uint64(a[1]) | uint64(a[2])<<16 | uint64(a[7])<<24
+	h *= 0xBF58476D1CE4E5B9
+	return h ^ h>>31
+}
+
 func (t *Tally) lookup(k uint64, mac [6]byte, ip netip.Addr) int {
-	if t.indexed {
-		if i, ok := t.index[tallyKey{mac, ip}]; ok {
-			return i
-		}
+	if len(t.slots) == 0 {
 		return -1
 	}
-	for i, m := range t.macs {
-		if m == k && t.obs[i].IP == ip {
+	mask := uint64(len(t.slots) - 1)
+	for j := tallyHash(k, ip) & mask; ; j = (j + 1) & mask {
+		v := t.slots[j]
+		if v == 0 {
+			return -1
+		}
+		if i := int(v - 1); t.macs[i] == k && t.obs[i].IP == ip {
 			return i
 		}
 	}
-	return -1
+}
+
+func (t *Tally) place(k uint64, ip netip.Addr, i int) {
+	mask := uint64(len(t.slots) - 1)
+	j := tallyHash(k, ip) & mask
+	for t.slots[j] != 0 {
+		j = (j + 1) & mask
+	}
+	t.slots[j] = int32(i + 1)
+}
+
+func (t *Tally) rehash(n int) {
+	size := 1
+	for size < n {
+		size <<= 1
+	}
+	if len(t.slots) != size {
+		t.slots = make([]int32, size)
+	} else {
+		clear(t.slots)
+	}
+	for i := range t.obs {
+		t.place(t.macs[i], t.obs[i].IP, i)
+	}
 }
 
 func packMAC(m [6]byte) uint64 {
@@ -87,8 +104,5 @@ func (t *Tally) Observations() []Observation { return t.obs }
 func (t *Tally) Reset() {
 	t.obs = t.obs[:0]
 	t.macs = t.macs[:0]
-	if t.indexed {
-		clear(t.index)
-		t.indexed = false
-	}
+	clear(t.slots)
 }

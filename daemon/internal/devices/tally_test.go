@@ -6,6 +6,12 @@ import (
 	"testing"
 )
 
+// tallyKey names one device and address in the test's own bookkeeping.
+type tallyKey struct {
+	mac [6]byte
+	ip  netip.Addr
+}
+
 func TestTally(t *testing.T) {
 	for _, devices := range []int{3, 40} { // linear search, then the index
 		t.Run(fmt.Sprint(devices), func(t *testing.T) {

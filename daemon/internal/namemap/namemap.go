@@ -9,6 +9,7 @@ package namemap
 
 import (
 	"net/netip"
+	"strings"
 
 	"tamon/daemon/internal/record"
 )
@@ -68,6 +69,13 @@ func (m *Map) Put(addr netip.Addr, name string, now int64, ttl uint32) {
 	}
 	m.ring[(m.head+m.n)%len(m.ring)] = slot{addr, m.gen}
 	m.n++
+	if e, ok := m.m[addr]; ok && e.name == name {
+		name = e.name // keep the copy already held
+	} else {
+		// A copy: name may live in a large record arena that this
+		// long-lived entry must not keep alive.
+		name = strings.Clone(name)
+	}
 	m.m[addr] = entry{name: name, expires: exp, gen: m.gen}
 }
 
