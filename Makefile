@@ -20,10 +20,12 @@ all: build
 # Debian packages the tests use: iproute2 for the network-namespace capture
 # tests, shellcheck for the shell scripts, qemu-user-static to run the mips,
 # mipsle, arm and arm64 builds on corpus captures; ieee-data for
-# `go run ./scripts/oui` (regenerating the vendor table).
+# `go run ./scripts/oui` (regenerating the vendor table); chromium (and a
+# CJK font for the zh_Hans screenshots), node and npm for the LuCI browser
+# tests and eslint.
 setup:
 	$(SUDO) apt-get update -qq
-	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 shellcheck qemu-user-static ieee-data >/dev/null
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 shellcheck qemu-user-static ieee-data chromium fonts-wqy-zenhei nodejs npm >/dev/null
 	$(SUDO) sh .ci/ensure-mariadb.sh
 	@$(GO) version | awk '{ split($$3, v, "."); if (v[2] + 0 < 26) { print "tamon needs Go 1.26 or newer, found " $$3; exit 1 } }'
 	$(GO) mod download
@@ -45,7 +47,7 @@ unit:
 	$(GO) test -count=1 $(PKGS)
 
 lint:
-	@out=$$(gofmt -l daemon scripts); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l daemon scripts luci-app-tamon/harness); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	shellcheck .ci/run openwrt/files/tamon.init scripts/*.sh
 
@@ -79,3 +81,4 @@ clean:
 	rm -rf bin dist .bench
 
 include mk/openwrt.mk
+include luci-app-tamon/demo.mk
