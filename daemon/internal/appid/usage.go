@@ -1,9 +1,9 @@
 package appid
 
 import (
-	"strings"
 	"time"
 
+	"tamon/daemon/internal/intern"
 	"tamon/daemon/internal/record"
 )
 
@@ -49,7 +49,8 @@ type usage struct {
 // A Usage is owned by one goroutine. The records it emits are new values
 // that the caller may keep.
 type Usage struct {
-	timeout int64 // ms
+	names   intern.Table // private copies of MACs and hosts
+	timeout int64        // ms
 	sensor  string
 	open    map[usageKey]*usage
 	order   []*usage // open usages, in start order
@@ -83,7 +84,9 @@ func (u *Usage) Observe(s *record.Session) {
 	if s.App == "" {
 		return
 	}
-	k := usageKey{s.ClientMAC, s.App}
+	// Private copies (interned): the record's strings may live in a large
+	// engine arena that long-lived usages must not keep alive.
+	k := usageKey{u.names.String(s.ClientMAC), s.App}
 	cur := u.open[k]
 	if cur != nil && s.StartTS-cur.end >= u.timeout {
 		u.closed = append(u.closed, cur)
@@ -102,7 +105,7 @@ func (u *Usage) Observe(s *record.Session) {
 	cur.end = max(cur.end, s.EndTS, s.StartTS)
 	cur.sessions++
 	cur.bytes += s.BytesUp + s.BytesDown
-	cur.countHost(s.Host)
+	cur.countHost(u.names.String(s.Host))
 }
 
 // removeOpen drops x from the open usages.
@@ -129,7 +132,7 @@ func (x *usage) countHost(h string) {
 	if len(x.hosts) < maxHosts {
 		// A copy: the record's string may live in a large engine arena
 		// that this long-lived entry must not keep alive.
-		x.hosts = append(x.hosts, hostCount{strings.Clone(h), 1})
+		x.hosts = append(x.hosts, hostCount{h, 1})
 	}
 }
 

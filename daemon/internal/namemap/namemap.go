@@ -9,7 +9,8 @@ package namemap
 
 import (
 	"net/netip"
-	"strings"
+
+	"tamon/daemon/internal/intern"
 
 	"tamon/daemon/internal/record"
 )
@@ -37,6 +38,7 @@ type Map struct {
 	n     int
 	gen   uint64
 	grace int64 // ms an entry stays usable past its TTL
+	names intern.Table
 }
 
 // New returns a Map holding at most size addresses. An entry stays usable
@@ -46,7 +48,8 @@ func New(size int, grace int64) *Map {
 	if size < 1 {
 		size = 1
 	}
-	return &Map{m: make(map[netip.Addr]entry, size), ring: make([]slot, size), grace: grace}
+	return &Map{m: make(map[netip.Addr]entry, size), ring: make([]slot, size), grace: grace,
+		names: intern.Table{Max: 4 * size}}
 }
 
 // Len returns the number of addresses held.
@@ -69,13 +72,9 @@ func (m *Map) Put(addr netip.Addr, name string, now int64, ttl uint32) {
 	}
 	m.ring[(m.head+m.n)%len(m.ring)] = slot{addr, m.gen}
 	m.n++
-	if e, ok := m.m[addr]; ok && e.name == name {
-		name = e.name // keep the copy already held
-	} else {
-		// A copy: name may live in a large record arena that this
-		// long-lived entry must not keep alive.
-		name = strings.Clone(name)
-	}
+	// A private copy: name may live in a large record arena that this
+	// long-lived entry must not keep alive.
+	name = m.names.String(name)
 	m.m[addr] = entry{name: name, expires: exp, gen: m.gen}
 }
 

@@ -26,7 +26,8 @@ const (
 	maxOOOBytes = 32 << 10
 	maxApps     = 8192 // application states per worker; beyond, sessions are not dissected
 	maxPipeline = 16   // HTTP requests waiting for their responses
-	bufStart    = 4 << 10
+	bufStart    = 2 << 10
+	maxBuffered = 2 << 20 // bytes held in pending-bytes buffers per worker
 )
 
 // maxHits bounds the payload signature hits kept per session; appHitPackets
@@ -108,6 +109,7 @@ type StreamCounters struct {
 	QUICHellos  uint64
 	QUICErrors  uint64
 	TooManyReqs uint64 // HTTP requests beyond maxPipeline waiting for responses
+	BufferFull  uint64 // directions not dissected: the worker's buffer budget was spent
 }
 
 type streams struct {
@@ -115,6 +117,7 @@ type streams struct {
 	apps       []appState
 	free       []uint32
 	bufs       [][]byte // free buffers
+	held       int      // bytes accounted to buffers in use (see getBuf)
 	asms       []*quic.Assembler
 	ch         tls.ClientHello
 	sh         tls.ServerHello
@@ -180,7 +183,16 @@ func (st *streams) release(s *flow.Session) {
 	s.Ext = 0
 }
 
+// getBuf returns an empty buffer for a direction's pending bytes, or nil
+// when the worker already holds maxBuffered bytes in such buffers (a burst
+// of connections that never complete a hello must not exhaust a router's
+// memory; those directions are given up and counted).
 func (st *streams) getBuf() []byte {
+	if st.held+bufStart > maxBuffered {
+		st.C.BufferFull++
+		return nil
+	}
+	st.held += bufStart
 	if n := len(st.bufs); n > 0 {
 		b := st.bufs[n-1]
 		st.bufs = st.bufs[:n-1]
@@ -189,8 +201,13 @@ func (st *streams) getBuf() []byte {
 	return make([]byte, 0, bufStart)
 }
 
+// putBuf gives back a buffer from getBuf (or one that grew from it).
 func (st *streams) putBuf(b []byte) {
-	if b != nil && cap(b) <= 2*tls.MaxHello && len(st.bufs) < 256 {
+	if b == nil {
+		return
+	}
+	st.held -= bufStart
+	if cap(b) == bufStart && len(st.bufs) < 64 {
 		st.bufs = append(st.bufs, b[:0])
 	}
 }
@@ -261,7 +278,12 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 				return // a retransmitted out-of-order segment
 			}
 		}
-		buf := append(st.getBuf(), data...)
+		buf := st.getBuf()
+		if buf == nil {
+			st.gap(a, d, s, dir)
+			return
+		}
+		buf = append(buf, data...)
 		d.ooo = append(d.ooo, oooSeg{p.Seq, buf})
 		d.oooN += len(buf)
 		return
@@ -437,16 +459,31 @@ func (st *streams) tlsData(a *appState, d *dirStream, s *flow.Session, dir uint8
 	if (dir == 1 && a.chDone) || (dir == 2 && a.shDone) {
 		return
 	}
-	if d.buf == nil {
-		d.buf = st.getBuf()
-	}
-	if len(d.buf)+len(data) > tls.MaxHello+5*8 {
-		data = data[:max(0, tls.MaxHello+5*8-len(d.buf))]
-	}
-	d.buf = append(d.buf, data...)
-	msg, need, err := tls.Records(d.buf, st.scratch[:0])
-	if need > 0 && len(d.buf) < tls.MaxHello+5*8 {
-		return
+	var msg []byte
+	var need int
+	var err error
+	if len(d.buf) == 0 {
+		// Most hellos arrive whole in one segment: read them in place.
+		msg, need, err = tls.Records(data, st.scratch[:0])
+		if need > 0 {
+			if d.buf == nil {
+				if d.buf = st.getBuf(); d.buf == nil {
+					d.dead = true
+					return
+				}
+			}
+			d.buf = append(d.buf, data[:min(len(data), tls.MaxHello+5*8)]...)
+			return
+		}
+	} else {
+		if len(d.buf)+len(data) > tls.MaxHello+5*8 {
+			data = data[:max(0, tls.MaxHello+5*8-len(d.buf))]
+		}
+		d.buf = append(d.buf, data...)
+		msg, need, err = tls.Records(d.buf, st.scratch[:0])
+		if need > 0 && len(d.buf) < tls.MaxHello+5*8 {
+			return
+		}
 	}
 	done := func() {
 		st.putBuf(d.buf)
@@ -562,7 +599,10 @@ func (st *streams) httpData(a *appState, d *dirStream, s *flow.Session, dir uint
 			continue
 		}
 		if d.buf == nil {
-			d.buf = st.getBuf()
+			if d.buf = st.getBuf(); d.buf == nil {
+				st.gap(a, d, s, dir)
+				return
+			}
 		}
 		take := min(len(data), http.MaxHead+1-len(d.buf))
 		d.buf = append(d.buf, data[:take]...)
