@@ -372,7 +372,22 @@ func TestPackages(t *testing.T) {
 		if err != nil || string(outB) != "tamond "+testDescribe+"\n" {
 			t.Errorf("tamond -version = %q, %v; want %q", outB, err, "tamond "+testDescribe)
 		}
-		outB, err = exec.Command(tamond, "-check", "-c", filepath.Join(root, "etc", "config", "tamon")).CombinedOutput()
+		// The configuration names /etc/tamon/features.txt: check it as the
+		// router would see it, with that path inside the scratch root.
+		conf, err := os.ReadFile(filepath.Join(root, "etc", "config", "tamon"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(conf), "/etc/tamon/features.txt") {
+			t.Errorf("installed configuration does not name /etc/tamon/features.txt:\n%s", conf)
+		}
+		if _, err := os.Stat(filepath.Join(root, "etc", "tamon", "features.txt")); err != nil {
+			t.Errorf("features.txt not installed: %v", err)
+		}
+		rooted := filepath.Join(t.TempDir(), "tamon")
+		os.WriteFile(rooted, []byte(strings.ReplaceAll(string(conf), "/etc/tamon/features.txt",
+			filepath.Join(root, "etc", "tamon", "features.txt"))), 0o600)
+		outB, err = exec.Command(tamond, "-check", "-c", rooted).CombinedOutput()
 		if err != nil {
 			t.Errorf("tamond -check of the installed configuration: %v: %s", err, outB)
 		}

@@ -31,6 +31,7 @@ import (
 	"tamon/daemon/internal/offload"
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
+	"tamon/daemon/internal/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -102,10 +103,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tamond:", err)
 		return 1
 	}
-	if !o.json {
-		fmt.Fprintln(stderr, "tamond: this build has no database store yet; use -json to print records")
-		return 2
-	}
 	if cfg.MemLimitMB > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		// A soft limit: the garbage collector works harder near it, so
 		// the daemon stays small on a 128 MB router.
@@ -131,12 +128,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	out := bufio.NewWriterSize(stdout, 256<<10)
-	sink := &jsonSink{w: out, flushEach: live}
+	var sinks []pipeline.Sink
+	var db *store.Store
+	if o.json {
+		sinks = append(sinks, &jsonSink{w: out, flushEach: live})
+	} else {
+		sc := cfg.Storage
+		db, err = store.Open(context.Background(), store.Config{Driver: sc.Driver, Path: sc.Path, Host: sc.Host,
+			Port: sc.Port, User: sc.User, Password: sc.Password, Database: sc.Database,
+			RetentionDays: sc.RetentionDays, MaxSizeMB: sc.MaxSizeMB, SpoolPath: sc.SpoolPath, SpoolMaxMB: sc.SpoolMaxMB})
+		if err != nil {
+			fmt.Fprintln(stderr, "tamond:", err)
+			return 1
+		}
+		sinks = append(sinks, db)
+	}
 	inv := devices.New(devices.Config{Sensor: cfg.Sensor, Interfaces: cfg.Interfaces})
 	ecfg := engineConfig(&cfg, live)
 	ecfg.Devices = inv
 	ecfg.Apps = loadApps(cfg.Features, nil, stderr)
-	eng := pipeline.New(ecfg, sink)
+	eng := pipeline.New(ecfg, sinks...)
 	eng.ControlEmit(func(emit func(record.Record)) {
 		inv.SetAliases(aliasMap(cfg.Aliases), func(d *record.Device) { emit(d) })
 	})
@@ -190,6 +201,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	runErr := eng.Run(ctx, src)
 	if err := out.Flush(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("write records: %w", err)
+	}
+	if db != nil {
+		// Everything still in memory goes to the database, or to the
+		// spool when it is away, within a bounded time.
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := db.Close(cctx); err != nil && runErr == nil {
+			runErr = fmt.Errorf("close store: %w", err)
+		}
+		cancel()
+		ss := db.Stats()
+		tables := make([]string, 0, len(ss.Rows))
+		for t := range ss.Rows {
+			tables = append(tables, t)
+		}
+		slices.Sort(tables)
+		for _, t := range tables {
+			fmt.Fprintf(stderr, "store_rows_%s %d\n", t, ss.Rows[t])
+		}
+		fmt.Fprintf(stderr, "store_spooled %d\nstore_replayed %d\nstore_dropped %d\nstore_truncated %d\nstore_last_error %q\n",
+			ss.Spooled, ss.Replayed, ss.Dropped, ss.Truncated, ss.LastError)
 	}
 	st := eng.Stats()
 	if !live {

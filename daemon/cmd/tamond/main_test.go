@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,5 +101,45 @@ func TestCLIErrors(t *testing.T) {
 				t.Errorf("stdout %q does not contain %q", out.String(), c.stdoutHas)
 			}
 		})
+	}
+}
+
+// TestReadIntoSQLite: tamond -r with a configured SQLite store loads the
+// capture and exits when every record is written: the row counts equal
+// the records of -json.
+func TestReadIntoSQLite(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tamon")
+	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption features '../../../features.txt'\n"+
+		"config storage 'storage'\n\toption driver 'sqlite'\n\toption path '"+dir+"/t.db'\n\toption spool_path '"+dir+"/spool'\n"), 0o644)
+	var jsonOut, errb bytes.Buffer
+	if code := run([]string{"-r", "testdata/arkime_http-simple-get.pcap", "-json", "-c", cfg, "-sensor", "s"}, &jsonOut, &errb); code != 0 {
+		t.Fatalf("-json: exit %d: %s", code, errb.String())
+	}
+	want := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(jsonOut.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		want[m["type"].(string)]++
+	}
+	errb.Reset()
+	if code := run([]string{"-r", "testdata/arkime_http-simple-get.pcap", "-c", cfg, "-sensor", "s"}, io.Discard, &errb); code != 0 {
+		t.Fatalf("store: exit %d: %s", code, errb.String())
+	}
+	tables := map[string]string{"session": "sessions", "http": "http", "device": "devices", "app": "apps"}
+	for kind, n := range want {
+		table := tables[kind]
+		if table == "" {
+			table = kind
+		}
+		line := fmt.Sprintf("store_rows_%s %d\n", table, n)
+		if !strings.Contains(errb.String(), line) {
+			t.Errorf("store summary lacks %q:\n%s", line, errb.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "t.db")); err != nil {
+		t.Fatal(err)
 	}
 }

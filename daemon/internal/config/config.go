@@ -8,7 +8,8 @@
 //	                          udp_timeout, app_timeout, features, max_flows,
 //	                          timeline, workers, dns_timeout, memory_limit_mb
 //	config storage 'storage'  driver, path, host, port, user, password,
-//	                          database, retention_days, max_size_mb
+//	                          database, retention_days, max_size_mb,
+//	                          spool_path, spool_max_mb
 //	config api 'api'          listen, tls, cert, key, token
 //	config alias              mac, name (anonymous, any number)
 package config
@@ -60,6 +61,8 @@ type Storage struct {
 	Database      string
 	RetentionDays int
 	MaxSizeMB     int
+	SpoolPath     string // where records wait while the database is away
+	SpoolMaxMB    int
 }
 
 // API sets up the HTTP/WebSocket server.
@@ -97,7 +100,8 @@ func Default() Config {
 		Timeline:   32,
 		MemLimitMB: 56,
 		Storage: Storage{Driver: "sqlite", Path: "/tmp/tamon/tamon.db", Host: "127.0.0.1", Port: 3306,
-			User: "tamon", Database: "tamon", RetentionDays: 30, MaxSizeMB: 64},
+			User: "tamon", Database: "tamon", RetentionDays: 30, MaxSizeMB: 64,
+			SpoolPath: "/tmp/tamon/spool", SpoolMaxMB: 16},
 		API: API{Listen: ":8321", TLS: "auto"},
 	}
 }
@@ -155,6 +159,8 @@ func Load(path string) (Config, error) {
 		st.Database = s.String("database", st.Database)
 		intOpt(s, "retention_days", &st.RetentionDays)
 		intOpt(s, "max_size_mb", &st.MaxSizeMB)
+		st.SpoolPath = s.String("spool_path", st.SpoolPath)
+		intOpt(s, "spool_max_mb", &st.SpoolMaxMB)
 	}
 	if s := f.Section("api"); s != nil {
 		a := &c.API
@@ -211,6 +217,7 @@ func (c *Config) Validate() error {
 	rng("storage.port", c.Storage.Port, 1, 65535)
 	rng("storage.retention_days", c.Storage.RetentionDays, 0, 3650)
 	rng("storage.max_size_mb", c.Storage.MaxSizeMB, 0, 1<<20)
+	rng("storage.spool_max_mb", c.Storage.SpoolMaxMB, 0, 1<<20)
 	switch c.API.TLS {
 	case "auto", "on", "off":
 	default:
