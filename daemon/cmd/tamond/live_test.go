@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -30,6 +31,8 @@ func TestMain(m *testing.M) {
 		os.Exit(servers())
 	case "client":
 		os.Exit(client())
+	case "apiget":
+		os.Exit(apiGet(os.Getenv("TAMON_TEST_ARGS")))
 	}
 	fmt.Fprintln(os.Stderr, "unknown TAMON_TEST_ROLE")
 	os.Exit(2)
@@ -171,6 +174,25 @@ func waitFor(t *testing.T, b *syncBuffer, want string) {
 	t.Fatalf("tamond did not log %q; log:\n%s", want, b.String())
 }
 
+// apiGet fetches a URL of tamond's API with the test token and prints it.
+func apiGet(url string) int {
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer test-token")
+	c := &http.Client{Timeout: 5 * time.Second}
+	for i := 0; i < 50; i++ {
+		resp, err := c.Do(req)
+		if err != nil {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Printf("%d %s", resp.StatusCode, body)
+		return 0
+	}
+	return 1
+}
+
 func sh(t *testing.T, args ...string) {
 	t.Helper()
 	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
@@ -217,7 +239,8 @@ func TestLiveCapture(t *testing.T) {
 	}
 	// tamond on the servers' end of the veth.
 	cfg := t.TempDir() + "/tamon"
-	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption interface '"+va+"'\n\toption sensor 'live'\n\toption tcp_timeout '300'\n"), 0o644)
+	apiConf := "config api 'api'\n\toption listen '" + addrA + ":8321'\n\toption tls 'off'\n\toption token 'test-token'\n"
+	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption interface '"+va+"'\n\toption sensor 'live'\n\toption tcp_timeout '300'\n"+apiConf), 0o644)
 	td := role(nsA, "tamond", "-json -c "+cfg)
 	tdOut, _ := td.StdoutPipe()
 	tdErr, _ := td.StderrPipe()
@@ -261,9 +284,14 @@ func TestLiveCapture(t *testing.T) {
 		t.Fatalf("client: %v: %s", err, out)
 	}
 	time.Sleep(500 * time.Millisecond) // let the last ACK reach the ring
+	// The API answers on the configured address with the token.
+	out, err := role(nsA, "apiget", "http://"+addrA+":8321/api/v1/status").Output()
+	if err != nil || !strings.HasPrefix(string(out), "200 ") || !strings.Contains(string(out), `"sensor":"live"`) {
+		t.Errorf("GET /api/v1/status: %v: %.300s", err, out)
+	}
 	// SIGHUP with a changed timeout is applied; a broken file is refused
 	// and the running configuration kept. Neither loses records.
-	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption interface '"+va+"'\n\toption sensor 'live'\n\toption tcp_timeout '120'\n"), 0o644)
+	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption interface '"+va+"'\n\toption sensor 'live'\n\toption tcp_timeout '120'\n"+apiConf), 0o644)
 	td.Process.Signal(syscall.SIGHUP)
 	waitFor(t, &errLog, "reload: tcp_timeout 120 s")
 	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption tcp_timeout 'never\n"), 0o644)

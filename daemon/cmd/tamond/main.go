@@ -20,9 +20,11 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"tamon/daemon/internal/api"
 	"tamon/daemon/internal/appid"
 	"tamon/daemon/internal/capture"
 	"tamon/daemon/internal/config"
@@ -147,6 +149,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ecfg := engineConfig(&cfg, live)
 	ecfg.Devices = inv
 	ecfg.Apps = loadApps(cfg.Features, nil, stderr)
+	// The API's live hub is a sink too; it needs the engine, so it is
+	// plugged in through a forwarder once both exist.
+	hub := &lateSink{}
+	if live {
+		sinks = append(sinks, hub)
+	}
 	eng := pipeline.New(ecfg, sinks...)
 	eng.ControlEmit(func(emit func(record.Record)) {
 		inv.SetAliases(aliasMap(cfg.Aliases), func(d *record.Device) { emit(d) })
@@ -189,6 +197,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		})
 		go refreshNeighbours(ctx, eng, inv)
+		opts := api.Options{Engine: eng, Devices: inv, Version: version, Logger: stderr,
+			Config:  func() api.ConfigInfo { c, n := rl.current(); return api.ConfigInfo{Config: c, Reloads: n} },
+			Offload: func() offload.Report { return offload.Detect("/", offload.Exec) },
+			Token:   func() string { c, _ := rl.current(); return c.API.Token },
+			Reload:  rl.reload}
+		if db != nil {
+			opts.Store = db
+		}
+		srv := api.New(opts)
+		hub.set(srv)
+		go func() {
+			if err := srv.ListenAndServe(ctx, cfg.API); err != nil && ctx.Err() == nil {
+				fmt.Fprintln(stderr, "tamond: api:", err)
+			}
+		}()
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
@@ -338,6 +361,24 @@ func refreshNeighbours(ctx context.Context, eng *pipeline.Engine, inv *devices.I
 		case <-tick.C:
 		}
 	}
+}
+
+// lateSink forwards records to a sink set after the engine was built.
+type lateSink struct {
+	mu sync.Mutex
+	to pipeline.Sink
+}
+
+func (l *lateSink) set(s pipeline.Sink) { l.mu.Lock(); l.to = s; l.mu.Unlock() }
+
+func (l *lateSink) Write(recs []record.Record) error {
+	l.mu.Lock()
+	to := l.to
+	l.mu.Unlock()
+	if to == nil {
+		return nil
+	}
+	return to.Write(recs)
 }
 
 // jsonSink writes records as JSON Lines.

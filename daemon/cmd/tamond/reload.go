@@ -24,6 +24,14 @@ type reloader struct {
 	loaded int                             // successful reloads, for tests and status
 }
 
+// current returns the configuration in effect and the number of
+// successful reloads.
+func (r *reloader) current() (config.Config, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cur, r.loaded
+}
+
 // reload loads the file again and applies it. It returns the error that
 // made it keep the running configuration, if any.
 func (r *reloader) reload() error {

@@ -102,7 +102,7 @@ func Default() Config {
 		Storage: Storage{Driver: "sqlite", Path: "/tmp/tamon/tamon.db", Host: "127.0.0.1", Port: 3306,
 			User: "tamon", Database: "tamon", RetentionDays: 30, MaxSizeMB: 64,
 			SpoolPath: "/tmp/tamon/spool", SpoolMaxMB: 16},
-		API: API{Listen: ":8321", TLS: "auto"},
+		API: API{Listen: "lan:8321", TLS: "auto"}, // the addresses of OpenWrt's lan interface only
 	}
 }
 
