@@ -49,7 +49,7 @@ unit:
 lint:
 	@out=$$(gofmt -l daemon scripts luci-app-tamon/harness); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
-	shellcheck .ci/run openwrt/files/tamon.init scripts/*.sh
+	shellcheck .ci/run .ci/ensure-mariadb.sh openwrt/files/tamon.init scripts/*.sh
 
 # OpenWrt targets: amd64, arm64, arm (v7), mipsle and mips (soft float).
 cross:
@@ -76,6 +76,7 @@ fuzz:
 # with 16,384 and 100,000 open sessions. Figures go to BENCHMARKS.md.
 bench: build
 	./bin/tamon-bench -dir .bench -packets $(BENCH_PACKETS) -tamond bin/tamond
+	$(GO) run ./daemon/cmd/tamon-storebench
 
 clean:
 	rm -rf bin dist .bench

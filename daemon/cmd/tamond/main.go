@@ -138,7 +138,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		sc := cfg.Storage
 		db, err = store.Open(context.Background(), store.Config{Driver: sc.Driver, Path: sc.Path, Host: sc.Host,
 			Port: sc.Port, User: sc.User, Password: sc.Password, Database: sc.Database,
-			RetentionDays: sc.RetentionDays, MaxSizeMB: sc.MaxSizeMB, SpoolPath: sc.SpoolPath, SpoolMaxMB: sc.SpoolMaxMB})
+			RetentionDays: sc.RetentionDays, MaxSizeMB: sc.MaxSizeMB, SpoolPath: sc.SpoolPath, SpoolMaxMB: sc.SpoolMaxMB,
+			// Reading a file may wait for the database; capture never does.
+			WaitForRoom: !live})
 		if err != nil {
 			fmt.Fprintln(stderr, "tamond:", err)
 			return 1
@@ -229,6 +231,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// Everything still in memory goes to the database, or to the
 		// spool when it is away, within a bounded time.
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if !live {
+			// -r exits when everything is in the database.
+			if err := db.Flush(cctx); err != nil && runErr == nil {
+				runErr = fmt.Errorf("flush store: %w", err)
+			}
+		}
 		if err := db.Close(cctx); err != nil && runErr == nil {
 			runErr = fmt.Errorf("close store: %w", err)
 		}

@@ -288,7 +288,7 @@ func TestPagination(t *testing.T) {
 		recs := loadTestData(t, s)
 		for k, list := range sorts {
 			for _, sortBy := range list {
-				for _, limit := range []int{1, 7, 50} {
+				for _, limit := range []int{3, 17} {
 					name := fmt.Sprintf("%s sort %q limit %d", sqldb.TableName(k), sortBy, limit)
 					items := expectedItems(recs, k)
 					col, desc := strings.TrimPrefix(sortBy, "-"), strings.HasPrefix(sortBy, "-") || sortBy == ""

@@ -603,3 +603,29 @@ func (o *orderCheck) InsertBatch(ctx context.Context, k record.Kind, e []sqldb.E
 	}
 	return res, err
 }
+
+// TestWaitForRoom: reading a file, Write waits while the database is away
+// instead of spooling or dropping; nothing is lost.
+func TestWaitForRoom(t *testing.T) {
+	cfg := Config{Driver: "sqlite", Path: filepath.Join(t.TempDir(), "t.db"), QueueRecords: 100, BatchRows: 50, WaitForRoom: true, FlushEvery: 10 * time.Millisecond}
+	s, f := openFaulty(t, cfg, 0)
+	defer s.Close(context.Background())
+	f.down.Store(true)
+	recs := genRecords("r1", 300, t0)
+	done := make(chan error)
+	go func() { done <- s.Write(recs) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Write of %d records returned (%v) with the database away and a queue of 100", len(recs), err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	f.down.Store(false)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	flush(t, s)
+	checkContents(t, s, recs)
+	if st := s.Stats(); st.Dropped != 0 || st.Spooled != 0 {
+		t.Errorf("stats: %+v", st)
+	}
+}

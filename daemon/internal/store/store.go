@@ -10,7 +10,8 @@
 // instead. Write never waits for the database. One writer goroutine takes
 // the queue, batches records by kind, and writes a batch when it reaches
 // Config.BatchRows or its oldest record is Config.FlushEvery old, as
-// multi-row INSERTs in one transaction. When the database fails, the
+// multi-row INSERTs in one transaction (a backlog goes in transactions of
+// up to ten batches: fewer commits). When the database fails, the
 // writer retries the batch with backoff (1/4 s doubling to 30 s) while new
 // records pile up in the queue and then in the spool; when the database is
 // back, it writes the batch, the queue, then the spool, in that order,
@@ -119,6 +120,9 @@ type Driver interface {
 	Close() error
 }
 
+// *sqldb.DB is the driver of both dialects.
+var _ Driver = (*sqldb.DB)(nil)
+
 // Config sets up a Store. Zero values take the defaults named.
 type Config struct {
 	// Driver is "sqlite" or "mysql"; "" means sqlite where this build has
@@ -146,8 +150,15 @@ type Config struct {
 	// FlushEvery is the age that triggers a write (default 1 s on MySQL;
 	// 5 s on SQLite, which may sit on flash: fewer, larger commits).
 	FlushEvery time.Duration
-	// QueueRecords bounds the memory queue (default 10,000 records).
+	// QueueRecords bounds the memory queue (default 10,000 records). The
+	// writer holds, besides, the batches it is writing: about BatchRows
+	// records per kind, plus one queue's worth.
 	QueueRecords int
+	// WaitForRoom makes Write wait for room in the queue instead of
+	// sending records to the spool (or dropping them): for reading a
+	// capture file, where the reader may wait and nothing must be lost.
+	// Live capture leaves it false: Write then never waits.
+	WaitForRoom bool
 	// Logger receives the store's few log lines (nil: none).
 	Logger *slog.Logger
 }
@@ -212,6 +223,7 @@ type Store struct {
 	now func() time.Time
 
 	mu     sync.Mutex
+	room   *sync.Cond // on mu: the writer took the queue, or Close began
 	seq    int64
 	queue  []sqldb.Entry
 	over   []sqldb.Entry // Write's buffer for the spool
@@ -308,6 +320,7 @@ func newStore(cfg Config, drv Driver) (*Store, error) {
 		return nil, fmt.Errorf("storage: random writer id: %w", err)
 	}
 	s.run = int64(binary.LittleEndian.Uint64(b[:])>>1) | 1
+	s.room = sync.NewCond(&s.mu)
 	s.conn.Store(true)
 	s.opCtx, s.opCancel = context.WithCancel(context.Background())
 	go s.writer()
@@ -324,37 +337,48 @@ func (s *Store) start() *Store {
 
 // Write hands records to the store. It copies the record pointers (recs
 // may be reused by the caller; the records themselves must not change, as
-// package record promises) and returns at once: database trouble never
-// reaches the caller. It fails only after Close.
+// package record promises) and returns at once, unless Config.WaitForRoom
+// is set and the queue is full: database trouble never reaches the
+// caller. It fails only after Close.
 func (s *Store) Write(recs []record.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrClosed
-	}
-	room := 0
-	if s.sp == nil || s.sp.Empty() {
-		// The queue is older than the spool: it takes records only while
-		// the spool is empty, or the order would break.
-		room = s.cfg.QueueRecords - len(s.queue)
-	}
-	i := 0
-	for ; i < len(recs) && i < room; i++ {
-		s.seq++
-		s.queue = append(s.queue, sqldb.Entry{Run: s.run, Seq: s.seq, Rec: recs[i]})
-	}
-	if i < len(recs) {
+	for len(recs) > 0 {
+		if s.closed {
+			s.mu.Unlock()
+			return ErrClosed
+		}
+		room := 0
+		if s.sp == nil || s.sp.Empty() {
+			// The queue is older than the spool: it takes records only
+			// while the spool is empty, or the order would break.
+			room = s.cfg.QueueRecords - len(s.queue)
+		}
+		i := 0
+		for ; i < len(recs) && i < room; i++ {
+			s.seq++
+			s.queue = append(s.queue, sqldb.Entry{Run: s.run, Seq: s.seq, Rec: recs[i]})
+		}
+		recs = recs[i:]
+		if len(recs) == 0 {
+			break
+		}
+		if s.cfg.WaitForRoom {
+			s.signal()
+			s.room.Wait()
+			continue
+		}
 		over := s.over[:0]
-		for _, r := range recs[i:] {
+		for _, r := range recs {
 			s.seq++
 			over = append(over, sqldb.Entry{Run: s.run, Seq: s.seq, Rec: r})
 		}
 		s.toSpool(over)
 		clear(over)
 		s.over = over[:0]
+		break
 	}
 	s.mu.Unlock()
 	s.signal()
@@ -432,6 +456,7 @@ func (s *Store) Close(ctx context.Context) error {
 	s.mu.Lock()
 	already := s.closed
 	s.closed = true
+	s.room.Broadcast()
 	s.mu.Unlock()
 	if already {
 		<-s.done

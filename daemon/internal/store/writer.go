@@ -110,6 +110,7 @@ func (s *Store) take(b *batches, spare *[]sqldb.Entry) int {
 	taken := s.queue
 	s.queue = (*spare)[:0]
 	s.held.Add(int64(len(taken)))
+	s.room.Broadcast()
 	s.mu.Unlock()
 	now := s.now()
 	for _, e := range taken {

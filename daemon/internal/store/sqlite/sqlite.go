@@ -32,6 +32,10 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("storage.path %q: create its folder: %w", path, err)
 	}
+	// The records are the LAN's browsing history: readable by root only.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	}
 	dsn := path + "?_busy_timeout=10000&_auto_vacuum=INCREMENTAL&_journal_mode=WAL&_synchronous=NORMAL" +
 		"&_txlock=immediate&_pragma=case_sensitive_like(1)&_pragma=foreign_keys(0)"
 	db, err := sql.Open("sqlite", dsn)

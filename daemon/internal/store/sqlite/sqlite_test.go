@@ -33,8 +33,8 @@ func TestOpen(t *testing.T) {
 	if err := q.QueryRow("SELECT 'ABC' LIKE 'abc'").Scan(&csl); err != nil || csl != 0 {
 		t.Errorf("'ABC' LIKE 'abc' = %d, %v: want case-sensitive", csl, err)
 	}
-	if _, err := os.Stat(path); err != nil {
-		t.Error(err)
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("database file: %v, %v: want mode 0600", fi.Mode(), err)
 	}
 	if !Available {
 		t.Error("Available false in a build with SQLite")
