@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -122,11 +123,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer src.Close()
-	if live {
-		fmt.Fprintf(stderr, "tamond: capturing on %s\n", src.Name())
-		if rep := offload.Detect("/", offload.Exec); rep.Active() {
+	var offloadRep atomic.Pointer[offload.Report]
+	detectOffload := func() {
+		rep := offload.Detect("/", offload.Exec)
+		offloadRep.Store(&rep)
+		if rep.Active() {
 			fmt.Fprintf(stderr, "tamond: flow offloading is on (%s): %s\n", strings.Join(rep.Sources, ", "), rep.Advice)
 		}
+	}
+	if live {
+		fmt.Fprintf(stderr, "tamond: capturing on %s\n", src.Name())
+		detectOffload()
 	}
 
 	out := bufio.NewWriterSize(stdout, 256<<10)
@@ -179,6 +186,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	if live {
 		rl := &reloader{path: cfg.Source, cur: cfg, eng: eng, log: stderr}
+		rl.apply = append(rl.apply, func(old, next *config.Config) { detectOffload() })
 		rl.apply = append(rl.apply, func(old, next *config.Config) {
 			// The features file is read again on every reload: it may
 			// have changed even when its path did not.
@@ -201,7 +209,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		go refreshNeighbours(ctx, eng, inv)
 		opts := api.Options{Engine: eng, Devices: inv, Version: version, Logger: stderr,
 			Config:  func() api.ConfigInfo { c, n := rl.current(); return api.ConfigInfo{Config: c, Reloads: n} },
-			Offload: func() offload.Report { return offload.Detect("/", offload.Exec) },
+			Offload: func() offload.Report { return *offloadRep.Load() },
 			Token:   func() string { c, _ := rl.current(); return c.API.Token },
 			Reload:  rl.reload}
 		if db != nil {

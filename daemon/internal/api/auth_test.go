@@ -220,7 +220,8 @@ func testHistory(t *testing.T, fx *fixture) {
 	if gs != sessions || gb != bytes || len(seen) != len(visits) {
 		t.Errorf("history sums %d sessions %d bytes, inventory %d %d", gs, gb, sessions, bytes)
 	}
-	_, body, _ = get(t, fx.ts.URL, "/api/v1/devices/"+mac+"/history?from=0&limit=3")
+	// LuCI encodes the MAC (encodeURIComponent: %3A for ':').
+	_, body, _ = get(t, fx.ts.URL, "/api/v1/devices/"+strings.ReplaceAll(mac, ":", "%3A")+"/history?from=0&limit=3")
 	json.Unmarshal(body, &got)
 	if len(got.Rows) != min(3, len(visits)) {
 		t.Errorf("history limit=3: %d rows", len(got.Rows))
@@ -244,7 +245,7 @@ func testAlias(t *testing.T, fx *fixture, tools *fakeTools) {
 		uci             []string
 		reload          bool
 	}{
-		{"tamon.main=tamon\n", "AA:BB:CC:DD:EE:01", `{"name":"儿子的平板"}`, 200,
+		{"tamon.main=tamon\n", "AA%3ABB%3ACC%3ADD%3AEE%3A01", `{"name":"儿子的平板"}`, 200,
 			[]string{"-q show tamon", "add tamon alias", "set tamon.@alias[-1].mac=aa:bb:cc:dd:ee:01", "set tamon.@alias[-1].name=儿子的平板", "commit tamon"}, true},
 		{"tamon.main=tamon\ntamon.@alias[0]=alias\ntamon.@alias[0].mac='AA:BB:CC:DD:EE:01'\ntamon.@alias[0].name='Old'\ntamon.@alias[1]=alias\ntamon.@alias[1].mac='aa:bb:cc:dd:ee:01'\ntamon.@alias[1].name='Dup'\n",
 			"aa:bb:cc:dd:ee:01", `{"name":"  It's new  "}`, 200,

@@ -22,7 +22,7 @@ func BenchmarkWrite(b *testing.B) {
 			s := New(Options{StreamBuffer: 1 << 16})
 			defer s.Close()
 			for i := range n {
-				c := &client{recs: make(chan record.Record, 1<<16), rates: make(chan []byte, 1), slow: make(chan struct{})}
+				c := newClient(1 << 16)
 				f := store.Filter{}
 				switch i % 3 {
 				case 1:
@@ -34,11 +34,19 @@ func BenchmarkWrite(b *testing.B) {
 				sub.all = sub.m.empty()
 				c.sub.Store(sub)
 				s.addClient(c)
+				done := make(chan struct{})
 				go func() {
-					for range c.recs {
+					var batch []record.Record
+					for {
+						select {
+						case <-c.nudge:
+							batch = c.take(batch)
+						case <-done:
+							return
+						}
 					}
 				}()
-				defer close(c.recs)
+				defer close(done)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -111,5 +119,46 @@ func BenchmarkList(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkParseClientMessage: a subscribe message from a stream client.
+func BenchmarkParseClientMessage(b *testing.B) {
+	msg := []byte(`{"type":"subscribe","kinds":["session","dns","http"],"filter":{"mac":"aa:bb:cc:dd:ee:ff","q":"example"}}`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := parseClientMessage(msg, "subscribe"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAliasSections: `uci show tamon` with 50 aliases.
+func BenchmarkAliasSections(b *testing.B) {
+	var show []byte
+	show = append(show, "tamon.main=tamon\ntamon.main.interface='br-lan'\n"...)
+	for i := range 50 {
+		n := strconv.Itoa(i)
+		show = append(show, "tamon.@alias["+n+"]=alias\ntamon.@alias["+n+"].mac='02:00:00:00:00:"+strconv.FormatInt(int64(i+16), 16)+"'\ntamon.@alias["+n+"].name='Device "+n+"'\n"...)
+	}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if len(aliasSections(show, "02:00:00:00:00:20")) != 1 {
+			b.Fatal("alias not found")
+		}
+	}
+}
+
+// BenchmarkInterfaceAddrs: an interface status as ubus prints it.
+func BenchmarkInterfaceAddrs(b *testing.B) {
+	status := []byte(`{"up":true,"pending":false,"available":true,"l3_device":"br-lan","proto":"static","uptime":5000,
+		"ipv4-address":[{"address":"192.0.2.1","mask":24}],"ipv6-address":[],
+		"ipv6-prefix-assignment":[{"address":"2001:db8:1::","mask":60,"local-address":{"address":"2001:db8:1::1","mask":60}}],
+		"route":[],"dns-server":[],"dns-search":[],"neighbors":[],"inactive":{},"data":{}}`)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if a, err := interfaceAddrs(status); err != nil || len(a) != 2 {
+			b.Fatal(a, err)
+		}
 	}
 }

@@ -20,7 +20,7 @@ func TestLoadLoopback(t *testing.T) {
 	const workers = 8
 	dur := 700 * time.Millisecond
 	if raceEnabled {
-		dur = 300 * time.Millisecond
+		dur = 150 * time.Millisecond
 	}
 	endpoints := []string{
 		"/api/v1/sessions?from=0&limit=100",

@@ -78,97 +78,86 @@ func newMatcher(f *store.Filter) *matcher {
 	}
 }
 
-// fields are the filterable values of one record.
+// fields are the filterable values of one record, read once and shared
+// by every matcher that looks at it. The Q texts are gathered on first
+// use. A fields value must stay with one goroutine.
 type fields struct {
+	rec         record.Record
 	sensor, mac string
-	ips         []string
-	ports       []uint16
+	ipBuf       [2]string
+	ips         []string // ipBuf, or a device's addresses
+	ports       [2]uint16
+	nports      int
 	host, app   *string
-	text        func(add func(string)) // the Q columns
+	buf         *[]byte  // scratch for the JSON text of lists
+	q           []string // the Q texts, once gathered
+	qDone       bool
 }
 
+// fieldsOf reads the fields of rec; buf is scratch space for list
+// columns. It reports false for a record of no known kind.
 func fieldsOf(rec record.Record, buf *[]byte) (fields, bool) {
+	fs := fields{rec: rec, buf: buf}
 	switch r := rec.(type) {
 	case *record.Session:
-		return fields{sensor: r.Sensor, mac: r.ClientMAC, ips: []string{r.ClientIP, r.ServerIP},
-			ports: []uint16{r.ClientPort, r.ServerPort}, host: &r.Host, app: &r.App,
-			text: func(add func(string)) {
-				add(r.Host)
-				add(r.App)
-				add(r.ClientIP)
-				add(r.ServerIP)
-				add(r.ClientMAC)
-				add(r.ServerMAC)
-			}}, true
+		fs.sensor, fs.mac, fs.host, fs.app = r.Sensor, r.ClientMAC, &r.Host, &r.App
+		fs.ipBuf = [2]string{r.ClientIP, r.ServerIP}
+		fs.ports, fs.nports = [2]uint16{r.ClientPort, r.ServerPort}, 2
 	case *record.DNS:
-		return fields{sensor: r.Sensor, mac: r.ClientMAC, ips: []string{r.ClientIP, r.ServerIP}, host: &r.Query,
-			text: func(add func(string)) {
-				add(r.Query)
-				*buf = record.AppendAnswers((*buf)[:0], r.Answers)
-				add(string(*buf))
-				add(r.ClientIP)
-				add(r.ServerIP)
-				add(r.ClientMAC)
-			}}, true
+		fs.sensor, fs.mac, fs.host = r.Sensor, r.ClientMAC, &r.Query
+		fs.ipBuf = [2]string{r.ClientIP, r.ServerIP}
 	case *record.HTTP:
-		return fields{sensor: r.Sensor, mac: r.ClientMAC, ips: []string{r.ClientIP, r.ServerIP},
-			ports: []uint16{r.ClientPort, r.ServerPort}, host: &r.Host,
-			text: func(add func(string)) {
-				add(r.Host)
-				add(r.URI)
-				add(r.UserAgent)
-				add(r.Referer)
-				add(r.ContentType)
-				add(r.ClientIP)
-				add(r.ServerIP)
-				add(r.ClientMAC)
-			}}, true
+		fs.sensor, fs.mac, fs.host = r.Sensor, r.ClientMAC, &r.Host
+		fs.ipBuf = [2]string{r.ClientIP, r.ServerIP}
+		fs.ports, fs.nports = [2]uint16{r.ClientPort, r.ServerPort}, 2
 	case *record.TLS:
-		return fields{sensor: r.Sensor, mac: r.ClientMAC, ips: []string{r.ClientIP, r.ServerIP},
-			ports: []uint16{r.ClientPort, r.ServerPort}, host: &r.SNI,
-			text: func(add func(string)) {
-				add(r.SNI)
-				add(r.ALPN)
-				add(r.Version)
-				add(r.JA3)
-				add(r.JA3S)
-				add(r.JA4)
-				add(r.ClientIP)
-				add(r.ServerIP)
-				add(r.ClientMAC)
-			}}, true
+		fs.sensor, fs.mac, fs.host = r.Sensor, r.ClientMAC, &r.SNI
+		fs.ipBuf = [2]string{r.ClientIP, r.ServerIP}
+		fs.ports, fs.nports = [2]uint16{r.ClientPort, r.ServerPort}, 2
 	case *record.ICMP:
-		return fields{sensor: r.Sensor, mac: r.ClientMAC, ips: []string{r.SrcIP, r.DstIP},
-			text: func(add func(string)) {
-				add(r.SrcIP)
-				add(r.DstIP)
-				add(r.ClientMAC)
-				add(r.Quoted)
-			}}, true
+		fs.sensor, fs.mac = r.Sensor, r.ClientMAC
+		fs.ipBuf = [2]string{r.SrcIP, r.DstIP}
 	case *record.App:
-		return fields{sensor: r.Sensor, mac: r.ClientMAC, host: &r.Host, app: &r.App,
-			text: func(add func(string)) {
-				add(r.App)
-				add(r.Host)
-				add(r.ClientMAC)
-			}}, true
+		fs.sensor, fs.mac, fs.host, fs.app = r.Sensor, r.ClientMAC, &r.Host, &r.App
+		return fs, true // no addresses
 	case *record.Device:
-		ips := make([]string, 0, len(r.IPv4)+len(r.IPv6))
-		ips = append(append(ips, r.IPv4...), r.IPv6...)
-		return fields{sensor: r.Sensor, mac: r.MAC, ips: ips, host: &r.Hostname,
-			text: func(add func(string)) {
-				add(r.MAC)
-				add(r.Alias)
-				add(r.Hostname)
-				add(r.Vendor)
-				*buf = appendList((*buf)[:0], r.IPv4)
-				add(string(*buf))
-				*buf = appendList((*buf)[:0], r.IPv6)
-				add(string(*buf))
-				add(r.OS)
-			}}, true
+		fs.sensor, fs.mac, fs.host = r.Sensor, r.MAC, &r.Hostname
+		fs.ips = append(append(make([]string, 0, len(r.IPv4)+len(r.IPv6)), r.IPv4...), r.IPv6...)
+		return fs, true
+	default:
+		return fs, false
 	}
-	return fields{}, false
+	fs.ips = fs.ipBuf[:]
+	return fs, true
+}
+
+// texts returns the Q columns of the record (the store's, in its order).
+func (fs *fields) texts() []string {
+	if fs.qDone {
+		return fs.q
+	}
+	fs.qDone = true
+	list := func(b []byte) string { return string(b) }
+	switch r := fs.rec.(type) {
+	case *record.Session:
+		fs.q = []string{r.Host, r.App, r.ClientIP, r.ServerIP, r.ClientMAC, r.ServerMAC}
+	case *record.DNS:
+		*fs.buf = record.AppendAnswers((*fs.buf)[:0], r.Answers)
+		fs.q = []string{r.Query, list(*fs.buf), r.ClientIP, r.ServerIP, r.ClientMAC}
+	case *record.HTTP:
+		fs.q = []string{r.Host, r.URI, r.UserAgent, r.Referer, r.ContentType, r.ClientIP, r.ServerIP, r.ClientMAC}
+	case *record.TLS:
+		fs.q = []string{r.SNI, r.ALPN, r.Version, r.JA3, r.JA3S, r.JA4, r.ClientIP, r.ServerIP, r.ClientMAC}
+	case *record.ICMP:
+		fs.q = []string{r.SrcIP, r.DstIP, r.ClientMAC, r.Quoted}
+	case *record.App:
+		fs.q = []string{r.App, r.Host, r.ClientMAC}
+	case *record.Device:
+		v4 := list(appendList((*fs.buf)[:0], r.IPv4))
+		v6 := list(appendList((*fs.buf)[:0], r.IPv6))
+		fs.q = []string{r.MAC, r.Alias, r.Hostname, r.Vendor, v4, v6, r.OS}
+	}
+	return fs.q
 }
 
 // appendList appends a JSON array of strings, as the store keeps lists.
@@ -216,7 +205,7 @@ func (m *matcher) matchFields(fs *fields) bool {
 	if len(m.port) > 0 {
 		hit := false
 		for _, p := range m.port {
-			for _, fp := range fs.ports {
+			for _, fp := range fs.ports[:fs.nports] {
 				if int(fp) == p {
 					hit = true
 				}
@@ -234,11 +223,12 @@ func (m *matcher) matchFields(fs *fields) bool {
 	}
 	if len(m.q) > 0 {
 		hit := false
-		fs.text(func(s string) {
-			if !hit && anyMatch(m.q, s) {
+		for _, s := range fs.texts() {
+			if anyMatch(m.q, s) {
 				hit = true
+				break
 			}
-		})
+		}
 		if !hit {
 			return false
 		}

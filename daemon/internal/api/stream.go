@@ -26,6 +26,9 @@ const (
 	closeTooSlow      = 4429 // the client did not keep up: records were dropped
 )
 
+// tooSlow is what a client that did not keep up is told.
+const tooSlow = "too slow: records were dropped; reconnect or narrow the subscription"
+
 // maxStreamMessage bounds a message from a stream client; a larger one
 // closes the connection (1009).
 const maxStreamMessage = 4096
@@ -51,24 +54,56 @@ func (h *hub) publish() {
 	h.snap.Store(&list)
 }
 
-// client is one stream connection. Write fills recs; the connection's
-// handler goroutine empties it onto the socket.
+// client is one stream connection. Write appends to its queue and
+// nudges it; the connection's handler goroutine takes the queue and writes
+// it to the socket.
 type client struct {
-	recs     chan record.Record
-	rates    chan []byte
-	sub      atomic.Pointer[subscription]
-	slow     chan struct{} // closed once recs overflowed
-	slowOnce sync.Once
-	isSlow   atomic.Bool
-	bye      chan struct{} // closed by closeStreams: the server goes away
-	byeOnce  sync.Once
+	mu      sync.Mutex
+	queue   []record.Record // records waiting, at most max
+	max     int
+	pushed  atomic.Bool   // Write queued something since the last nudge
+	nudge   chan struct{} // capacity 1: the queue has records
+	rates   chan []byte
+	sub     atomic.Pointer[subscription]
+	slow    chan struct{} // closed once the queue overflowed
+	slowOne sync.Once
+	isSlow  atomic.Bool
+	bye     chan struct{} // closed by closeStreams: the server goes away
+	byeOnce sync.Once
+}
+
+// newClient returns a client that holds at most n records.
+func newClient(n int) *client {
+	return &client{max: n, nudge: make(chan struct{}, 1), rates: make(chan []byte, 1), slow: make(chan struct{}), bye: make(chan struct{})}
+}
+
+// push queues rec, or marks c slow when its queue is full.
+func (c *client) push(rec record.Record) {
+	c.mu.Lock()
+	if len(c.queue) >= c.max {
+		c.mu.Unlock()
+		c.markSlow()
+		return
+	}
+	c.queue = append(c.queue, rec)
+	c.mu.Unlock()
+	c.pushed.Store(true)
+}
+
+// take moves the queued records to dst (emptied first) and returns it.
+func (c *client) take(dst []record.Record) []record.Record {
+	clear(dst)
+	c.mu.Lock()
+	dst, c.queue = c.queue, dst[:0]
+	c.mu.Unlock()
+	return dst
 }
 
 // goAway ends c's stream with 1001.
 func (c *client) goAway() { c.byeOnce.Do(func() { close(c.bye) }) }
 
 func (c *client) markSlow() {
-	c.slowOnce.Do(func() {
+	c.slowOne.Do(func() {
 		c.isSlow.Store(true)
 		close(c.slow)
 	})
@@ -112,10 +147,15 @@ func (s *Server) Write(recs []record.Record) error {
 					continue
 				}
 			}
+			c.push(rec)
+		}
+	}
+	// One wake-up per client and batch, not per record.
+	for _, c := range *cl {
+		if c.pushed.Swap(false) {
 			select {
-			case c.recs <- rec:
+			case c.nudge <- struct{}{}:
 			default:
-				c.markSlow()
 			}
 		}
 	}
@@ -266,7 +306,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := &client{recs: make(chan record.Record, s.opts.StreamBuffer), rates: make(chan []byte, 1), slow: make(chan struct{}), bye: make(chan struct{})}
+	c := newClient(s.opts.StreamBuffer)
 	s.addClient(c)
 	defer s.removeClient(c)
 
@@ -318,15 +358,27 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	recheck := time.NewTicker(s.opts.SessionRecheck)
 	defer recheck.Stop()
 	var buf []byte
+	var batch []record.Record
 	for {
 		select {
-		case rec := <-c.recs:
-			buf = appendMessage(buf[:0], rec)
-			if err := s.send(conn, buf); err != nil {
-				slow = c.isSlow.Load() || errors.Is(err, os.ErrDeadlineExceeded)
+		case <-c.nudge:
+			batch = c.take(batch)
+			for _, rec := range batch {
+				if c.isSlow.Load() {
+					break // the slow case below tells it
+				}
+				buf = appendMessage(buf[:0], rec)
+				if err := s.send(conn, buf); err != nil {
+					slow = c.isSlow.Load() || errors.Is(err, os.ErrDeadlineExceeded)
+					return
+				}
+				s.metrics.streamSent.Add(1)
+			}
+			if c.isSlow.Load() {
+				slow = true
+				s.closeWith(conn, closeTooSlow, tooSlow)
 				return
 			}
-			s.metrics.streamSent.Add(1)
 		case msg := <-c.rates:
 			if err := s.send(conn, msg); err != nil {
 				slow = c.isSlow.Load() || errors.Is(err, os.ErrDeadlineExceeded)
@@ -343,7 +395,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			}
 		case <-c.slow:
 			slow = true
-			s.closeWith(conn, closeTooSlow, "too slow: records were dropped; reconnect or narrow the subscription")
+			s.closeWith(conn, closeTooSlow, tooSlow)
 			return
 		case err := <-readErr:
 			var pe *protocolError
