@@ -92,11 +92,21 @@ type appState struct {
 	quic     *quic.Assembler
 	quicDone bool
 
-	// HTTP: requests waiting for their responses, oldest first
+	// HTTP: requests waiting for their responses (only HTTP sessions
+	// carry one: most sessions are not HTTP)
+	*httpReqs
+}
+
+// httpReqs are the requests of a session waiting for their responses,
+// oldest first.
+type httpReqs struct {
 	reqs      [maxPipeline]*record.HTTP
 	reqMethod [maxPipeline]uint8 // methodHead, methodConnect or methodOther: how its response is framed
 	nreq      int
 }
+
+// noReqs stands for "no request waiting" in sessions without HTTP state.
+var noReqs httpReqs
 
 // StreamCounters count what the application-layer dissectors did.
 type StreamCounters struct {
@@ -119,6 +129,7 @@ type streams struct {
 	bufs       [][]byte // free buffers
 	held       int      // bytes accounted to buffers in use (see getBuf)
 	asms       []*quic.Assembler
+	reqPool    []*httpReqs
 	ch         tls.ClientHello
 	sh         tls.ServerHello
 	req        http.Request
@@ -161,7 +172,10 @@ func (st *streams) alloc(s *flow.Session, kind uint8) *appState {
 		i = uint32(len(st.apps) - 1)
 	}
 	a := &st.apps[i]
-	*a = appState{kind: kind}
+	*a = appState{kind: kind, httpReqs: &noReqs}
+	if kind == kindHTTP {
+		a.httpReqs = st.getReqs()
+	}
 	s.Ext = i + 1
 	return a
 }
@@ -172,6 +186,10 @@ func (st *streams) release(s *flow.Session) {
 		return
 	}
 	st.putAssembler(a)
+	if a.httpReqs != &noReqs {
+		*a.httpReqs = httpReqs{}
+		st.reqPool = append(st.reqPool, a.httpReqs)
+	}
 	for d := range a.dirs {
 		st.putBuf(a.dirs[d].buf)
 		for _, o := range a.dirs[d].ooo {
@@ -187,6 +205,15 @@ func (st *streams) release(s *flow.Session) {
 // when the worker already holds maxBuffered bytes in such buffers (a burst
 // of connections that never complete a hello must not exhaust a router's
 // memory; those directions are given up and counted).
+func (st *streams) getReqs() *httpReqs {
+	if n := len(st.reqPool); n > 0 {
+		r := st.reqPool[n-1]
+		st.reqPool = st.reqPool[:n-1]
+		return r
+	}
+	return new(httpReqs)
+}
+
 func (st *streams) getBuf() []byte {
 	if st.held+bufStart > maxBuffered {
 		st.C.BufferFull++
