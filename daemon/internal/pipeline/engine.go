@@ -177,6 +177,7 @@ type Engine struct {
 	lastPurge int64           // packet time (ms) of the last device purge
 	ctlRecs   []record.Record // records made by ControlEmit functions
 	traffic   []devices.Observation
+	order     []int32 // merger's scratch: envelope positions in record order
 
 	apps  atomic.Pointer[appid.Rules] // read by workers at each batch and by the merger
 	usage *appid.Usage                // app usage per device, owned by the merger
@@ -585,7 +586,14 @@ func (e *Engine) merge() error {
 			clear(b.out[w])
 			b.out[w] = b.out[w][:0]
 		}
-		slices.SortStableFunc(envs, func(x, y envelope) int {
+		// Sort positions, not the (large) envelopes themselves; stable, so
+		// that equal keys keep worker order.
+		order := e.order[:0]
+		for i := range envs {
+			order = append(order, int32(i))
+		}
+		slices.SortStableFunc(order, func(a, b int32) int {
+			x, y := &envs[a], &envs[b]
 			switch {
 			case x.seq != y.seq:
 				return cmpU(x.seq, y.seq)
@@ -598,10 +606,11 @@ func (e *Engine) merge() error {
 				return cmpU(x.sub2, y.sub2)
 			}
 		})
+		e.order = order
 		recs := e.recsBuf[:0]
 		emitDev := func(d *record.Device) { recs = append(recs, d) }
 		traffic := e.sumTraffic(envs)
-		for i := range envs {
+		for _, i := range order {
 			if o := envs[i].obs; o != nil {
 				if o.Kind != devices.ObsTraffic {
 					e.cfg.Devices.Apply(o, emitDev)
