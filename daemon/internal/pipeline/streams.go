@@ -92,8 +92,8 @@ type appState struct {
 	quic     *quic.Assembler
 	quicDone bool
 
-	// HTTP: requests waiting for their responses (only HTTP sessions
-	// carry one: most sessions are not HTTP)
+	// HTTP: requests waiting for their responses; nil except in HTTP
+	// sessions (most sessions are not HTTP)
 	*httpReqs
 }
 
@@ -104,9 +104,6 @@ type httpReqs struct {
 	reqMethod [maxPipeline]uint8 // methodHead, methodConnect or methodOther: how its response is framed
 	nreq      int
 }
-
-// noReqs stands for "no request waiting" in sessions without HTTP state.
-var noReqs httpReqs
 
 // StreamCounters count what the application-layer dissectors did.
 type StreamCounters struct {
@@ -172,7 +169,7 @@ func (st *streams) alloc(s *flow.Session, kind uint8) *appState {
 		i = uint32(len(st.apps) - 1)
 	}
 	a := &st.apps[i]
-	*a = appState{kind: kind, httpReqs: &noReqs}
+	*a = appState{kind: kind}
 	if kind == kindHTTP {
 		a.httpReqs = st.getReqs()
 	}
@@ -186,7 +183,7 @@ func (st *streams) release(s *flow.Session) {
 		return
 	}
 	st.putAssembler(a)
-	if a.httpReqs != &noReqs {
+	if a.httpReqs != nil {
 		*a.httpReqs = httpReqs{}
 		st.reqPool = append(st.reqPool, a.httpReqs)
 	}
@@ -786,7 +783,7 @@ func (st *streams) sessionEnded(s *flow.Session) string {
 		return ""
 	}
 	st.emitTLS(a, s)
-	for a.nreq > 0 {
+	for a.httpReqs != nil && a.nreq > 0 {
 		st.popRequest(a, s)
 	}
 	host := a.host

@@ -209,14 +209,7 @@ func formatMAC(m [6]byte) string {
 	if m == ([6]byte{}) {
 		return ""
 	}
-	const hexd = "0123456789abcdef"
-	var b [17]byte
-	for i, x := range m {
-		if i > 0 {
-			b[i*3-1] = ':'
-		}
-		b[i*3], b[i*3+1] = hexd[x>>4], hexd[x&0xf]
-	}
+	b := macText(m)
 	return string(b[:])
 }
 
@@ -365,6 +358,13 @@ func (w *worker) mac(m [6]byte) string {
 	if m == w.lastMAC && w.lastMACStr != "" {
 		return w.lastMACStr
 	}
+	b := macText(m)
+	w.lastMAC, w.lastMACStr = m, w.arena.String(b[:])
+	return w.lastMACStr
+}
+
+// macText is m as "aa:bb:cc:dd:ee:ff".
+func macText(m [6]byte) [17]byte {
 	const hexd = "0123456789abcdef"
 	var b [17]byte
 	for i, x := range m {
@@ -373,6 +373,5 @@ func (w *worker) mac(m [6]byte) string {
 		}
 		b[i*3], b[i*3+1] = hexd[x>>4], hexd[x&0xf]
 	}
-	w.lastMAC, w.lastMACStr = m, w.arena.String(b[:])
-	return w.lastMACStr
+	return b
 }
