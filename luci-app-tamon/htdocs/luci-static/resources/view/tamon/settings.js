@@ -129,6 +129,13 @@ return view.extend({
 		o.datatype = 'uinteger';
 		o.placeholder = '64';
 
+		o = s.option(form.Value, 'spool_path', _('Spool folder'), _('Records wait here while the database cannot be reached, and are written later.'));
+		o.placeholder = '/tmp/tamon/spool';
+
+		o = s.option(form.Value, 'spool_max_mb', _('Spool size (MB)'), _('Above this size the oldest waiting records are dropped and counted.'));
+		o.datatype = 'uinteger';
+		o.placeholder = '16';
+
 		s = m.section(form.NamedSection, 'api', 'api', _('API'),
 			info.port ? _('The daemon answers on port %d (%s).').format(info.port, info.running ? _('running') : _('stopped')) : '');
 
