@@ -1,8 +1,8 @@
 // Package decode turns a captured frame into a Packet: link addresses, VLAN
 // tags, IP addresses, transport ports, TCP flags and payload. It decodes with
-// gopacket's DecodingLayerParser into layers preallocated once per Decoder, so
-// decoding a packet allocates nothing. IP fragments are reassembled (bounded)
-// by the Defragmenter in this package.
+// gopacket's DecodingLayerParser into layers of its own (layers.go),
+// preallocated once per Decoder, so decoding a packet allocates nothing. IP
+// fragments are reassembled (bounded) by the Defragmenter in this package.
 //
 // A Decoder and the Packets it fills are owned by one goroutine. A Packet's
 // byte slices point into the frame (or into the Defragmenter's buffers) and
@@ -13,7 +13,6 @@ import (
 	"encoding/binary"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 
 	"tamon/daemon/internal/capture"
 )
@@ -97,21 +96,21 @@ const (
 // Decoder decodes frames of any supported link type. Not safe for
 // concurrent use; make one per goroutine.
 type Decoder struct {
-	eth   layers.Ethernet
+	eth   ethernetLayer
 	vlan  vlanLayer
 	pppoe pppoeLayer
-	gre   layers.GRE
+	gre   greLayer
 	ppp   pppLayer
-	sll   layers.LinuxSLL
-	sll2  layers.LinuxSLL2
-	loop  layers.Loopback
-	ip4   layers.IPv4
-	ip6   layers.IPv6
+	sll   sllLayer
+	sll2  sll2Layer
+	loop  loopbackLayer
+	ip4   ipv4Layer
+	ip6   ipv6Layer
 	ip6x  ip6ExtLayer
-	tcp   layers.TCP
-	udp   layers.UDP
-	icmp4 layers.ICMPv4
-	icmp6 layers.ICMPv6
+	tcp   tcpLayer
+	udp   udpLayer
+	icmp4 icmp4Layer
+	icmp6 icmp6Layer
 
 	parsers [capture.LinkLoop + 1]*gopacket.DecodingLayerParser
 	ip4p    *gopacket.DecodingLayerParser // starts at IPv4 (raw links, reassembled datagrams)
@@ -142,13 +141,13 @@ func NewDecoder(maxDatagrams int) *Decoder {
 		p.IgnoreUnsupported = true
 		return p
 	}
-	d.parsers[capture.LinkEthernet] = mk(layers.LayerTypeEthernet)
-	d.parsers[capture.LinkLinuxSLL] = mk(layers.LayerTypeLinuxSLL)
-	d.parsers[capture.LinkLinuxSLL2] = mk(layers.LayerTypeLinuxSLL2)
-	d.parsers[capture.LinkNull] = mk(layers.LayerTypeLoopback)
-	d.parsers[capture.LinkLoop] = mk(layers.LayerTypeLoopback)
-	d.ip4p = mk(layers.LayerTypeIPv4)
-	d.ip6p = mk(layers.LayerTypeIPv6)
+	d.parsers[capture.LinkEthernet] = mk(typeEthernet)
+	d.parsers[capture.LinkLinuxSLL] = mk(typeLinuxSLL)
+	d.parsers[capture.LinkLinuxSLL2] = mk(typeLinuxSLL2)
+	d.parsers[capture.LinkNull] = mk(typeLoopback)
+	d.parsers[capture.LinkLoop] = mk(typeLoopback)
+	d.ip4p = mk(typeIPv4)
+	d.ip6p = mk(typeIPv6)
 	d.parsers[capture.LinkRaw] = d.ip4p // replaced per frame by the version nibble
 	d.ip6x.ip6 = &d.ip6
 	d.Defrag = NewDefragmenter(maxDatagrams)
@@ -198,75 +197,68 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 	for _, t := range d.decoded {
 		last = t
 		switch t {
-		case layers.LayerTypeEthernet:
+		case typeEthernet:
 			p.HasMAC = true
-			copy(p.SrcMAC[:], d.eth.SrcMAC)
-			copy(p.DstMAC[:], d.eth.DstMAC)
-		case layers.LayerTypeLinuxSLL:
-			if d.sll.AddrLen == 6 {
+			copy(p.SrcMAC[:], d.eth.src())
+			copy(p.DstMAC[:], d.eth.dst())
+		case typeLinuxSLL:
+			if d.sll.addrLen == 6 {
 				p.HasMAC = true
-				copy(p.SrcMAC[:], d.sll.Addr)
+				copy(p.SrcMAC[:], d.sll.addr)
 			}
-		case layers.LayerTypeLinuxSLL2:
-			if d.sll2.AddrLength == 6 {
+		case typeLinuxSLL2:
+			if d.sll2.addrLen == 6 {
 				p.HasMAC = true
-				copy(p.SrcMAC[:], d.sll2.Addr)
+				copy(p.SrcMAC[:], d.sll2.addr)
 			}
-		case layers.LayerTypePPPoE:
+		case typePPPoE:
 			p.PPPoE = true
-		case layers.LayerTypeGRE:
+		case typeGRE:
 			p.Tunneled = true
-		case layers.LayerTypeIPv4:
+		case typeIPv4:
 			if haveIP {
 				p.Tunneled = true
 			}
 			haveIP = true
 			p.Family = 4
-			copy(p.Src[:4], d.ip4.SrcIP.To4())
-			copy(p.Dst[:4], d.ip4.DstIP.To4())
-			p.Proto = uint8(d.ip4.Protocol)
-			p.IPLen = int(d.ip4.Length)
-			p.TTL = d.ip4.TTL
-		case layers.LayerTypeIPv6:
+			copy(p.Src[:4], d.ip4.src())
+			copy(p.Dst[:4], d.ip4.dst())
+			p.Proto = d.ip4.protocol
+			p.IPLen = int(d.ip4.length)
+			p.TTL = d.ip4.ttl
+		case typeIPv6:
 			if haveIP {
 				p.Tunneled = true
 			}
 			haveIP = true
 			p.Family = 6
-			copy(p.Src[:], d.ip6.SrcIP)
-			copy(p.Dst[:], d.ip6.DstIP)
-			p.Proto = uint8(d.ip6.NextHeader)
-			if d.ip6.HopByHop != nil {
-				p.Proto = uint8(d.ip6.HopByHop.NextHeader)
+			copy(p.Src[:], d.ip6.src())
+			copy(p.Dst[:], d.ip6.dst())
+			p.Proto = d.ip6.next()
+			p.IPLen = 40 + int(d.ip6.length)
+			if d.ip6.length == 0 && d.ip6.hopByHop {
+				p.IPLen = 40 + len(d.ip6.payload) // jumbogram
 			}
-			p.IPLen = 40 + int(d.ip6.Length)
-			if d.ip6.Length == 0 && d.ip6.HopByHop != nil {
-				p.IPLen = 40 + len(d.ip6.Payload) // jumbogram
-			}
-			p.TTL = d.ip6.HopLimit
-		case layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Fragment, layers.LayerTypeIPv6Destination:
+			p.TTL = d.ip6.hopLimit
+		case typeIPv6Routing, typeIPv6Fragment, typeIPv6Destination:
 			p.Proto = d.ip6x.next
-		case layers.LayerTypeTCP:
-			p.SrcPort = uint16(d.tcp.SrcPort)
-			p.DstPort = uint16(d.tcp.DstPort)
-			p.Seq, p.Ack = d.tcp.Seq, d.tcp.Ack
-			p.TCPFlags = tcpFlags(&d.tcp)
-			p.Payload = d.tcp.Payload
-			p.PayloadLen = p.IPLen - d.ipHeaderLen(p) - int(d.tcp.DataOffset)*4
-		case layers.LayerTypeUDP:
-			p.SrcPort = uint16(d.udp.SrcPort)
-			p.DstPort = uint16(d.udp.DstPort)
-			p.Payload = d.udp.Payload
-			p.PayloadLen = int(d.udp.Length) - 8
-		case layers.LayerTypeICMPv4:
-			p.ICMPType = d.icmp4.TypeCode.Type()
-			p.ICMPCode = d.icmp4.TypeCode.Code()
-			p.ICMPID, p.ICMPSeq = d.icmp4.Id, d.icmp4.Seq
-			p.ICMPBody = d.icmp4.Payload
-		case layers.LayerTypeICMPv6:
-			p.ICMPType = d.icmp6.TypeCode.Type()
-			p.ICMPCode = d.icmp6.TypeCode.Code()
-			p.ICMPBody = d.icmp6.Payload
+		case typeTCP:
+			p.SrcPort, p.DstPort = d.tcp.srcPort, d.tcp.dstPort
+			p.Seq, p.Ack = d.tcp.seq, d.tcp.ack
+			p.TCPFlags = d.tcp.flags
+			p.Payload = d.tcp.payload
+			p.PayloadLen = p.IPLen - d.ipHeaderLen(p) - int(d.tcp.dataOffset)*4
+		case typeUDP:
+			p.SrcPort, p.DstPort = d.udp.srcPort, d.udp.dstPort
+			p.Payload = d.udp.payload
+			p.PayloadLen = int(d.udp.length) - 8
+		case typeICMPv4:
+			p.ICMPType, p.ICMPCode = d.icmp4.typ, d.icmp4.code
+			p.ICMPID, p.ICMPSeq = d.icmp4.id, d.icmp4.seq
+			p.ICMPBody = d.icmp4.payload
+		case typeICMPv6:
+			p.ICMPType, p.ICMPCode = d.icmp6.typ, d.icmp6.code
+			p.ICMPBody = d.icmp6.payload
 			if len(p.ICMPBody) >= 4 && (p.ICMPType == 128 || p.ICMPType == 129) {
 				p.ICMPID = binary.BigEndian.Uint16(p.ICMPBody[0:2])
 				p.ICMPSeq = binary.BigEndian.Uint16(p.ICMPBody[2:4])
@@ -277,12 +269,12 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 	if p.PayloadLen < 0 {
 		p.PayloadLen = 0
 	}
-	if err != nil && haveIP && last != layers.LayerTypeTCP && last != layers.LayerTypeUDP &&
+	if err != nil && haveIP && last != typeTCP && last != typeUDP &&
 		p.Proto == 6 && d.shortTCP(p) {
 		// The snap length cut the TCP header after its flags: the packet
 		// still belongs to its session (tshark counts it too).
 		err = nil
-		last = layers.LayerTypeTCP
+		last = typeTCP
 	}
 	if err != nil {
 		if !haveIP {
@@ -303,14 +295,14 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 		return ReasonNonIP
 	}
 	// Fragments: IPv4 with MF or an offset, IPv6 with a fragment header.
-	if p.Family == 4 && (d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0) {
+	if p.Family == 4 && d.ip4.fragment() {
 		return d.fragment4(p)
 	}
 	if p.Family == 6 && d.ip6x.frag {
 		return d.fragment6(p)
 	}
 	switch last {
-	case layers.LayerTypeTCP, layers.LayerTypeUDP, layers.LayerTypeICMPv4, layers.LayerTypeICMPv6:
+	case typeTCP, typeUDP, typeICMPv4, typeICMPv6:
 		return ReasonOK
 	}
 	return ReasonUnsupported
@@ -321,35 +313,35 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 func (d *Decoder) wantedIP(last gopacket.LayerType) bool {
 	var next gopacket.LayerType
 	switch last {
-	case layers.LayerTypeEthernet:
+	case typeEthernet:
 		next = d.eth.NextLayerType()
-	case layers.LayerTypeDot1Q:
+	case typeDot1Q:
 		next = d.vlan.NextLayerType()
-	case layers.LayerTypePPPoE:
+	case typePPPoE:
 		next = d.pppoe.NextLayerType()
-	case layers.LayerTypeLinuxSLL:
+	case typeLinuxSLL:
 		next = d.sll.NextLayerType()
-	case layers.LayerTypeLinuxSLL2:
+	case typeLinuxSLL2:
 		next = d.sll2.NextLayerType()
-	case layers.LayerTypeLoopback:
+	case typeLoopback:
 		next = d.loop.NextLayerType()
 	}
-	return next == layers.LayerTypeIPv4 || next == layers.LayerTypeIPv6
+	return next == typeIPv4 || next == typeIPv6
 }
 
-// shortTCP fills the TCP fields of p from a TCP header that gopacket
+// shortTCP fills the TCP fields of p from a TCP header that the TCP layer
 // refused because it is cut short, when at least the ports, sequence
 // numbers and flags (14 bytes) were captured.
 func (d *Decoder) shortTCP(p *Packet) bool {
 	var rest []byte
 	if p.Family == 4 {
-		rest = d.ip4.Payload
+		rest = d.ip4.payload
 	} else if len(d.ip6x.payload) > 0 || d.ip6x.hdrLen > 0 {
 		rest = d.ip6x.payload
 	} else {
-		rest = d.ip6.Payload
+		rest = d.ip6.payload
 	}
-	if len(rest) < 14 || (p.Family == 4 && (d.ip4.FragOffset != 0 || d.ip4.Flags&layers.IPv4MoreFragments != 0)) {
+	if len(rest) < 14 || (p.Family == 4 && d.ip4.fragment()) {
 		return false
 	}
 	p.SrcPort = binary.BigEndian.Uint16(rest[0:2])
@@ -402,67 +394,38 @@ func (d *Decoder) DecodeTeredo(payload []byte, outer *Packet, p *Packet) Reason 
 }
 
 // isShort reports whether decoding stopped because the frame was too short
-// for the next header (gopacket does not always flag truncation).
+// for the next header (the link layers do not flag truncation).
 func isShort(last gopacket.LayerType, data []byte) bool {
 	return len(data) < 64 || last == gopacket.LayerTypeZero
 }
 
 func (d *Decoder) ipHeaderLen(p *Packet) int {
 	if p.Family == 4 {
-		return int(d.ip4.IHL) * 4
+		return int(d.ip4.ihl) * 4
 	}
-	return len(d.ip6.Contents) + d.ip6x.hdrLen
-}
-
-func tcpFlags(t *layers.TCP) uint8 {
-	var f uint8
-	if t.FIN {
-		f |= FIN
-	}
-	if t.SYN {
-		f |= SYN
-	}
-	if t.RST {
-		f |= RST
-	}
-	if t.PSH {
-		f |= PSH
-	}
-	if t.ACK {
-		f |= ACK
-	}
-	if t.URG {
-		f |= URG
-	}
-	if t.ECE {
-		f |= ECE
-	}
-	if t.CWR {
-		f |= CWR
-	}
-	return f
+	return len(d.ip6.contents) + d.ip6x.hdrLen
 }
 
 // fragment4 stores an IPv4 fragment and, when it completes its datagram,
 // decodes the reassembled datagram into p.
 func (d *Decoder) fragment4(p *Packet) Reason {
 	ip := &d.ip4
-	hdr := ip.Contents
-	payload := ip.Payload
-	if want := int(ip.Length) - int(ip.IHL)*4; len(payload) > want {
+	hdr := ip.contents
+	payload := ip.payload
+	if want := int(ip.length) - int(ip.ihl)*4; len(payload) > want {
 		payload = payload[:want]
 	}
-	if len(payload) < int(ip.Length)-int(ip.IHL)*4 {
+	if len(payload) < int(ip.length)-int(ip.ihl)*4 {
 		// The snap length cut the fragment: it cannot be reassembled.
 		return ReasonFragDropped
 	}
 	var key fragKey
 	copy(key.src[:4], p.Src[:4])
 	copy(key.dst[:4], p.Dst[:4])
-	key.id = uint32(ip.Id)
+	key.id = uint32(ip.id)
 	key.proto = p.Proto
 	key.family = 4
-	whole, r := d.Defrag.add(key, p.TS, int(ip.FragOffset)*8, ip.Flags&layers.IPv4MoreFragments != 0, hdr, payload)
+	whole, r := d.Defrag.add(key, p.TS, int(ip.fragOffset)*8, ip.flags&ipv4MoreFragments != 0, hdr, payload)
 	if r != ReasonOK {
 		return r
 	}
@@ -485,7 +448,7 @@ func (d *Decoder) fragment6(p *Packet) Reason {
 	// The rebuilt datagram gets a plain 40-byte IPv6 header whose next
 	// header is the fragment header's.
 	var hdr [40]byte
-	copy(hdr[:], d.ip6.Contents[:40])
+	copy(hdr[:], d.ip6.contents[:40])
 	hdr[6] = x.next
 	whole, r := d.Defrag.add(key, p.TS, x.fragOffset, x.fragMore, hdr[:], payload)
 	if r != ReasonOK {
