@@ -54,6 +54,7 @@ type options struct {
 	workers int
 	version bool
 	cpuprof string
+	replay  float64
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -69,6 +70,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.IntVar(&o.workers, "workers", 0, "analysis `goroutines` (default: main.workers, else one per CPU up to 4)")
 	fl.BoolVar(&o.version, "version", false, "print the version and exit")
 	fl.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
+	fl.Float64Var(&o.replay, "replay", 0, "with -r: replay the file at `speed` times its captured pace (idle gaps cut to 1 s),\n"+
+		"packets stamped with the time they are replayed, serving the API and reloading on SIGHUP as the daemon does;\n"+
+		"after the file, keep serving until SIGINT or SIGTERM")
 	if err := fl.Parse(args); err != nil {
 		return 2
 	}
@@ -79,6 +83,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if o.version {
 		fmt.Fprintln(stdout, "tamond", version)
 		return 0
+	}
+	if o.replay < 0 || o.replay > 0 && (o.read == "" || o.json) {
+		fmt.Fprintln(stderr, "tamond: -replay needs -r FILE, the store (not -json) and a speed > 0")
+		return 2
 	}
 	cfg, err := loadConfig(&o, fl)
 	if o.check {
@@ -113,6 +121,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var src capture.Source
 	live := o.read == ""
+	// A replayed file runs like the daemon: API, live stream, reload.
+	replay := o.replay > 0
+	serve := live || replay
 	if live {
 		src, err = capture.OpenLive(cfg.Interfaces, capture.LiveOptions{Promiscuous: cfg.Promisc})
 	} else {
@@ -123,7 +134,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer src.Close()
+	if replay {
+		src = newReplaySource(src, o.replay)
+	}
 	var offloadRep atomic.Pointer[offload.Report]
+	offloadRep.Store(&offload.Report{})
 	detectOffload := func() {
 		rep := offload.Detect("/", offload.Exec)
 		offloadRep.Store(&rep)
@@ -155,13 +170,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		sinks = append(sinks, db)
 	}
 	inv := devices.New(devices.Config{Sensor: cfg.Sensor, Interfaces: cfg.Interfaces})
-	ecfg := engineConfig(&cfg, live)
+	ecfg := engineConfig(&cfg, serve)
 	ecfg.Devices = inv
 	ecfg.Apps = loadApps(cfg.Features, nil, stderr)
 	// The API's live hub is a sink too; it needs the engine, so it is
 	// plugged in through a forwarder once both exist.
 	hub := &lateSink{}
-	if live {
+	if serve {
 		sinks = append(sinks, hub)
 	}
 	eng := pipeline.New(ecfg, sinks...)
@@ -184,9 +199,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if live {
+	if serve {
 		rl := &reloader{path: cfg.Source, cur: cfg, eng: eng, log: stderr}
-		rl.apply = append(rl.apply, func(old, next *config.Config) { detectOffload() })
+		if live {
+			rl.apply = append(rl.apply, func(old, next *config.Config) { detectOffload() })
+		}
 		rl.apply = append(rl.apply, func(old, next *config.Config) {
 			// The features file is read again on every reload: it may
 			// have changed even when its path did not.
@@ -206,7 +223,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 				fmt.Fprintf(stderr, "tamond: reload: %d aliases\n", len(next.Aliases))
 			}
 		})
-		go refreshNeighbours(ctx, eng, inv)
+		if live {
+			go refreshNeighbours(ctx, eng, inv)
+		}
 		opts := api.Options{Engine: eng, Devices: inv, Version: version, Logger: stderr,
 			Config:  func() api.ConfigInfo { c, n := rl.current(); return api.ConfigInfo{Config: c, Reloads: n} },
 			Offload: func() offload.Report { return *offloadRep.Load() },
@@ -238,13 +257,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if db != nil {
 		// Everything still in memory goes to the database, or to the
 		// spool when it is away, within a bounded time.
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if !live {
 			// -r exits when everything is in the database.
-			if err := db.Flush(cctx); err != nil && runErr == nil {
+			fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			if err := db.Flush(fctx); err != nil && runErr == nil {
 				runErr = fmt.Errorf("flush store: %w", err)
 			}
+			cancel()
 		}
+		if replay && runErr == nil && ctx.Err() == nil {
+			fmt.Fprintf(stderr, "tamond: replay of %s done; serving until SIGINT or SIGTERM\n", o.read)
+			<-ctx.Done()
+		}
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := db.Close(cctx); err != nil && runErr == nil {
 			runErr = fmt.Errorf("close store: %w", err)
 		}
