@@ -11,7 +11,7 @@ BENCH_PACKETS ?= 1000000
 
 export CGO_ENABLED=0
 
-.PHONY: all setup build test race unit lint cross fuzz bench clean
+.PHONY: all setup build test race unit lint cross fuzz bench clean lab
 
 all: build
 
@@ -22,10 +22,13 @@ all: build
 # mipsle, arm and arm64 builds on corpus captures; ieee-data for
 # `go run ./scripts/oui` (regenerating the vendor table); chromium (and a
 # CJK font for the zh_Hans screenshots), node and npm for the LuCI browser
-# tests and eslint.
+# tests and eslint. The lab (lab/) runs real clients and servers: dnsmasq-base
+# (DNS and DHCP, without the system service), bind9-dnsutils (dig), curl,
+# openssl, iputils-ping, udhcpc, and its own mariadbd (mariadb-server).
 setup:
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 shellcheck qemu-user-static ieee-data chromium fonts-wqy-zenhei >/dev/null
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dnsmasq-base bind9-dnsutils curl openssl iputils-ping udhcpc >/dev/null
 	@command -v npm >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 	$(SUDO) sh .ci/ensure-mariadb.sh
 	@$(GO) version | awk '{ split($$3, v, "."); if (v[2] + 0 < 26) { print "tamon needs Go 1.26 or newer, found " $$3; exit 1 } }'
@@ -48,9 +51,14 @@ unit:
 	$(GO) test -count=1 $(PKGS)
 
 lint:
-	@out=$$(gofmt -l daemon scripts luci-app-tamon/harness); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l daemon scripts luci-app-tamon/harness lab); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 	shellcheck .ci/run .ci/ensure-mariadb.sh openwrt/files/tamon.init scripts/*.sh
+
+# The test lab alone: tamond on a bridge in network namespaces, real
+# clients and servers, MariaDB and SQLite, and the failure drills (root).
+lab:
+	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m -v ./lab/
 
 # OpenWrt targets: amd64, arm64, arm (v7), mipsle and mips (soft float).
 cross:

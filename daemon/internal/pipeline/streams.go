@@ -272,8 +272,20 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 	}
 	data := p.Payload
 	if len(data) < p.PayloadLen {
-		// The snap length cut the segment: its bytes are missing.
-		st.gap(a, d, s, dir)
+		// The snap length cut the segment (live capture sees GRO/GSO
+		// aggregates of up to 64 KiB). In order, the bytes kept are read
+		// (an HTTP head or a TLS hello starts them) and the bytes cut
+		// are passed over when they are HTTP body for sure; else they
+		// are a gap.
+		if d.started && (p.Seq != d.next || len(d.ooo) > 0) {
+			st.gap(a, d, s, dir)
+			return
+		}
+		d.started, d.next = true, p.Seq+uint32(p.PayloadLen)
+		st.deliver(a, d, s, dir, data, p.TS)
+		if !d.dead && !skipCut(a, d, data, p.PayloadLen-len(data)) {
+			st.gap(a, d, s, dir)
+		}
 		return
 	}
 	if !d.started {
@@ -335,6 +347,31 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 			break
 		}
 	}
+}
+
+// skipCut passes n bytes that the snap length cut from an HTTP segment
+// over the body framing, when the body surely holds them all, and reports
+// whether it did. kept, the bytes of the segment that were kept, stand in
+// for them: the framing only counts body bytes.
+func skipCut(a *appState, d *dirStream, kept []byte, n int) bool {
+	if a.kind != kindHTTP || !d.inBody || len(kept) == 0 {
+		return false
+	}
+	if r := d.body.Remaining(); r >= 0 && r < int64(n) {
+		return false
+	}
+	for n > 0 {
+		k := min(n, len(kept))
+		_, done, err := d.body.Skip(kept[:k])
+		if err != nil {
+			return false
+		}
+		if done {
+			d.inBody = false
+		}
+		n -= k
+	}
+	return true
 }
 
 // udp handles the payload of a UDP packet of session s: QUIC Initial
