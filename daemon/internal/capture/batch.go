@@ -26,7 +26,7 @@ type BatchReader interface {
 // AsBatchReader returns s as a BatchReader when it can read in batches.
 func AsBatchReader(s Source) (BatchReader, bool) {
 	fs, ok := s.(*fileSource)
-	if !ok || fs.pcap == nil || fs.order == nil {
+	if !ok || !fs.classic {
 		return nil, false
 	}
 	return fs, true
@@ -37,7 +37,7 @@ func (s *fileSource) ReadBatch(buf []byte, frames []Frame) ([]Frame, error) {
 	if s.err != nil {
 		return frames, s.err
 	}
-	if s.pcap == nil || s.order == nil {
+	if !s.classic {
 		return frames, fmt.Errorf("read capture %s: batch reading needs a classic pcap file", s.name)
 	}
 	buf = buf[:cap(buf)]

@@ -173,11 +173,10 @@ type Source interface {
 	//     down or removed, Next after Close).
 	// Every error but ErrTimeout is final: later calls return it again.
 	//
-	// Next does not allocate in the steady state. Exceptions, all inside
-	// gopacket: file records longer than 256 KiB; pcapng packets on an
-	// interface whose link type number is 256 or more (LINKTYPE_LINUX_SLL2,
-	// 2 bytes each); live frames whose VLAN tag the kernel stripped (the tag
-	// is put back into a new buffer).
+	// Next does not allocate in the steady state. Exceptions: a file
+	// record (pcapng block) longer than the 1 MiB read buffer takes a
+	// buffer of its size, once; live frames whose VLAN tag the kernel
+	// stripped (gopacket's afpacket puts the tag back into a new buffer).
 	Next(f *Frame) error
 	// Stats returns the counters. Safe to call from any goroutine, also
 	// after Close (then it returns the last values).

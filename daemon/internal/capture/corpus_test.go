@@ -13,7 +13,7 @@ import (
 
 // corpusDir finds the shared test corpus: $TAMON_CORPUS, else shared/corpus
 // beside the repository (as on developer machines and in CI).
-func corpusDir(t *testing.T) string {
+func corpusDir(t testing.TB) string {
 	t.Helper()
 	if d := os.Getenv("TAMON_CORPUS"); d != "" {
 		return d

@@ -12,10 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // fileBufSize is the read buffer in front of the file.
@@ -71,15 +67,20 @@ func unwrapPathError(err error) error {
 	return err
 }
 
-// fileSource reads a pcap (pcap != nil) or pcapng (ng != nil) file.
+// fileSource reads a classic pcap (classic) or pcapng (ng != nil) file.
+// It reads both formats itself rather than with gopacket's pcapgo: pcapgo
+// imports gopacket/layers, which was a tenth of the daemon binary, and the
+// daemon must fit a router's flash.
 type fileSource struct {
 	name string
 	file *os.File // nil for standard input, which Close leaves open
 	gz   *gzip.Reader
 
-	pcap     *pcapgo.Reader
+	classic  bool
 	pcapLink LinkType
-	ng       *pcapgo.NgReader
+	snapLen  uint32 // of a classic pcap file
+	big      []byte // a classic pcap record longer than br's buffer
+	ng       *ngReader
 
 	// For ReadBatch (classic pcap): the stream after the file header, the
 	// header's byte order and resolution, and the bytes of a record cut by
@@ -95,10 +96,9 @@ type fileSource struct {
 	records uint64
 
 	// The first pcapng packet, read ahead by OpenFile.
-	pending     bool
-	pendingData []byte
-	pendingCI   gopacket.CaptureInfo
-	pendingErr  error
+	pending    bool
+	pendingPkt ngPacketInfo
+	pendingErr error
 
 	err error // final error, returned again by every later Next
 
@@ -106,7 +106,7 @@ type fileSource struct {
 	closeOnce               sync.Once
 }
 
-func (s *fileSource) open(f *os.File) error {
+func (s *fileSource) open(f io.Reader) error {
 	br := bufio.NewReaderSize(f, fileBufSize)
 	s.under = f
 	magic, err := s.peekMagic(br)
@@ -147,62 +147,54 @@ func (s *fileSource) peekMagic(br *bufio.Reader) (uint32, error) {
 }
 
 func (s *fileSource) openPcap(br *bufio.Reader) error {
-	if hdr, err := br.Peek(4); err == nil {
-		switch binary.BigEndian.Uint32(hdr) {
-		case magicPcapMicroBE:
-			s.order = binary.BigEndian
-		case magicPcapNanoBE:
-			s.order, s.nano = binary.BigEndian, true
-		case magicPcapMicroLE:
-			s.order = binary.LittleEndian
-		case magicPcapNanoLE:
-			s.order, s.nano = binary.LittleEndian, true
-		}
-	}
-	s.br = br
-	// pcapgo.NewReader keeps br as it is: bufio.NewReader returns a
-	// *bufio.Reader that is already large enough.
-	r, err := pcapgo.NewReader(br)
-	if err != nil {
+	var hdr [24]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
 		return s.headerError("pcap", err)
 	}
-	n := uint32(r.LinkType())
+	switch binary.BigEndian.Uint32(hdr[0:4]) {
+	case magicPcapMicroBE:
+		s.order = binary.BigEndian
+	case magicPcapNanoBE:
+		s.order, s.nano = binary.BigEndian, true
+	case magicPcapMicroLE:
+		s.order = binary.LittleEndian
+	case magicPcapNanoLE:
+		s.order, s.nano = binary.LittleEndian, true
+	}
+	if major, minor := s.order.Uint16(hdr[4:6]), s.order.Uint16(hdr[6:8]); major != 2 || minor != 4 {
+		return fmt.Errorf("open capture %s: pcap file header: version %d.%d, want 2.4", s.name, major, minor)
+	}
+	s.snapLen = s.order.Uint32(hdr[16:20])
+	n := s.order.Uint32(hdr[20:24])
 	link, ok := FromPcap(n)
 	if !ok {
-		return fmt.Errorf("open capture %s: unsupported link type %d (%s); supported: %s",
-			s.name, n, layers.LinkType(n), supportedPcapLinkTypes)
+		return fmt.Errorf("open capture %s: unsupported link type %d; supported: %s",
+			s.name, n, supportedPcapLinkTypes)
 	}
-	s.pcap, s.pcapLink = r, link
+	s.br, s.classic, s.pcapLink = br, true, link
 	return nil
 }
 
 func (s *fileSource) openPcapng(br *bufio.Reader) error {
-	r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{
-		// Every interface keeps its own link type; ci.AncillaryData[0]
-		// carries it. Without this, gopacket silently drops the
-		// packets of interfaces whose link type differs from the first.
-		WantMixedLinkType:  true,
-		SkipUnknownVersion: true,
-	})
+	r, err := newNgReader(br)
 	if err != nil {
 		return s.headerError("pcapng", err)
 	}
 	s.ng = r
-	// Interface Description Blocks are read lazily, before the packets
-	// that need them: read up to the first packet to know them.
-	s.pendingData, s.pendingCI, s.pendingErr = r.ZeroCopyReadPacketData()
+	// Interface Description Blocks come before the packets that need
+	// them: read up to the first packet to know them.
+	s.pendingErr = r.next(&s.pendingPkt)
 	s.pending = true
-	if k := r.NInterfaces(); k > 0 {
+	if len(r.ifaces) > 0 {
 		var list strings.Builder
-		for i := 0; i < k; i++ {
-			ifc, _ := r.Interface(i)
-			if _, ok := FromPcap(uint32(ifc.LinkType)); ok {
+		for i, ifc := range r.ifaces {
+			if ifc.link != 0 {
 				return nil
 			}
 			if i > 0 {
 				list.WriteString(", ")
 			}
-			fmt.Fprintf(&list, "interface %d: %d (%s)", i, uint32(ifc.LinkType), ifc.LinkType)
+			fmt.Fprintf(&list, "interface %d: %d", i, ifc.linkType)
 		}
 		return fmt.Errorf("open capture %s: no interface has a supported link type (%s); supported: %s",
 			s.name, list.String(), supportedPcapLinkTypes)
@@ -223,60 +215,88 @@ func (s *fileSource) Next(f *Frame) error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.pcap != nil {
-		data, ci, err := s.pcap.ZeroCopyReadPacketData()
-		if err != nil {
-			// io.ReadFull says io.EOF, not io.ErrUnexpectedEOF, when
-			// not one byte of the data followed a complete header.
-			return s.fail(err, err == io.EOF && ci.CaptureLength > 0)
-		}
-		s.records++
-		s.fill(f, data, &ci, s.pcapLink)
-		return nil
+	if s.classic {
+		return s.nextPcap(f)
 	}
 	for {
-		var (
-			data []byte
-			ci   gopacket.CaptureInfo
-			err  error
-		)
+		var p ngPacketInfo
+		var err error
 		if s.pending {
-			data, ci, err = s.pendingData, s.pendingCI, s.pendingErr
-			s.pending, s.pendingData, s.pendingErr = false, nil, nil
+			p, err = s.pendingPkt, s.pendingErr
+			s.pending, s.pendingPkt, s.pendingErr = false, ngPacketInfo{}, nil
 		} else {
-			data, ci, err = s.ng.ZeroCopyReadPacketData()
+			err = s.ng.next(&p)
 		}
 		if err != nil {
 			// The pcapng reader says io.EOF only at a block boundary.
 			return s.fail(err, false)
 		}
 		s.records++
-		var lt layers.LinkType
-		if len(ci.AncillaryData) > 0 {
-			lt, _ = ci.AncillaryData[0].(layers.LinkType)
-		}
-		link, ok := FromPcap(uint32(lt))
-		if !ok {
+		link := s.ng.ifaces[p.iface].link
+		if link == 0 {
 			s.skipped.Add(1)
 			continue
 		}
-		s.fill(f, data, &ci, link)
+		s.fill(f, p.data, p.wire, p.ts, p.iface, link)
 		return nil
 	}
 }
 
-func (s *fileSource) fill(f *Frame, data []byte, ci *gopacket.CaptureInfo, link LinkType) {
+// nextPcap reads a record of a classic pcap file: straight from br's
+// buffer when it fits there (no copy), else into s.big.
+func (s *fileSource) nextPcap(f *Frame) error {
+	h, err := s.br.Peek(16)
+	if len(h) < 16 {
+		if len(h) == 0 && err == io.EOF {
+			return s.fail(io.EOF, false)
+		}
+		return s.fail(err, err == io.EOF)
+	}
+	caplen := s.order.Uint32(h[8:12])
+	wire := s.order.Uint32(h[12:16])
+	switch {
+	case caplen > maxRecordLen:
+		return s.fail(fmt.Errorf("captured length %d is not plausible (corrupt file)", caplen), false)
+	case caplen > max(s.snapLen, maxSnapLen):
+		return s.fail(fmt.Errorf("captured length %d exceeds the snap length %d (corrupt file)", caplen, s.snapLen), false)
+	case caplen > wire:
+		return s.fail(fmt.Errorf("captured length %d exceeds the length on the wire %d (corrupt file)", caplen, wire), false)
+	}
+	frac := int64(s.order.Uint32(h[4:8]))
+	if !s.nano {
+		frac *= 1000
+	}
+	ts := int64(s.order.Uint32(h[0:4]))*1e9 + frac
+	n := 16 + int(caplen)
+	var data []byte
+	if n <= s.br.Size() {
+		b, err := s.br.Peek(n)
+		if len(b) < n {
+			return s.fail(err, err == io.EOF)
+		}
+		data = b[16:n:n]
+		s.br.Discard(n)
+	} else {
+		s.br.Discard(16)
+		if cap(s.big) < int(caplen) {
+			s.big = make([]byte, caplen)
+		}
+		data = s.big[:caplen]
+		if _, err := io.ReadFull(s.br, data); err != nil {
+			return s.fail(err, err == io.EOF)
+		}
+	}
+	s.records++
+	s.fill(f, data, int(wire), ts, 0, s.pcapLink)
+	return nil
+}
+
+func (s *fileSource) fill(f *Frame, data []byte, wire int, ts int64, iface int, link LinkType) {
 	f.Data = data
-	f.WireLen = ci.Length
-	if f.WireLen < len(data) {
-		f.WireLen = len(data)
-	}
-	f.TS = 0
-	if !ci.Timestamp.IsZero() {
-		f.TS = ci.Timestamp.UnixNano()
-	}
+	f.WireLen = max(wire, len(data))
+	f.TS = ts
 	f.Link = link
-	f.Iface = ci.InterfaceIndex
+	f.Iface = iface
 	s.packets.Add(1)
 	s.bytes.Add(uint64(f.WireLen))
 }
@@ -304,7 +324,7 @@ func (s *fileSource) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		s.err = fmt.Errorf("read capture %s: %w", s.name, ErrClosed)
-		s.pending, s.pendingData = false, nil
+		s.pending, s.pendingPkt = false, ngPacketInfo{}
 		if s.gz != nil {
 			s.gz.Close()
 		}
