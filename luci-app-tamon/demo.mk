@@ -1,21 +1,23 @@
 # luci-app-tamon: "make demo" and the JS lint, for the top-level Makefile
 # ("include luci-app-tamon/demo.mk").
 #
-# make demo        tamond reads DEMO_CAPTURE; the harness serves the LuCI pages
+# make demo        tamond replays DEMO_CAPTURE at DEMO_SPEED times its pace
+#                  (idle gaps cut to 1 s: about 6 minutes for the default
+#                  capture) into its embedded SQLite store and serves its API
+#                  on a free loopback port; the harness serves the LuCI pages
 #                  on http://$(DEMO_ADDR)/cgi-bin/luci/ (?lang=zh_Hans for
-#                  Chinese) with the records behind a stand-in of the daemon's
-#                  API on $(DEMO_API_ADDR), replayed live. Ctrl-C stops it.
-#                  With DEMO_DAEMON=http://127.0.0.1:8321 the pages use a
-#                  running tamond API instead (once tamond serves one, e.g.
-#                  "tamond -r FILE" with the SQLite store).
+#                  Chinese). Ctrl-C stops both. With
+#                  DEMO_DAEMON=http://127.0.0.1:8321 the pages use a tamond
+#                  that already runs instead.
 # make luci-lint   eslint (pinned in luci-app-tamon/package.json) on the views.
-# make luci-test   the harness tests: catalogue, shim lint, ubus/UCI, the fake
-#                  API and the browser tests (needs Debian's chromium, npm).
+# make luci-test   the harness tests: catalogue, shim lint, ubus/UCI, the
+#                  browser tests with the real tamond (needs Debian's
+#                  chromium, npm).
 
 GO             ?= go
 DEMO_CAPTURE   ?= ../shared/corpus/pcaps/mercury_capture2.pcap
+DEMO_SPEED     ?= 1
 DEMO_ADDR      ?= 127.0.0.1:8080
-DEMO_API_ADDR  ?= 127.0.0.1:8321
 DEMO_DAEMON    ?=
 
 .PHONY: demo luci-lint luci-test
@@ -23,7 +25,7 @@ DEMO_DAEMON    ?=
 demo:
 ifeq ($(DEMO_DAEMON),)
 	$(GO) run ./luci-app-tamon/harness/cmd/tamon-luci-demo -app luci-app-tamon \
-		-capture $(DEMO_CAPTURE) -addr $(DEMO_ADDR) -api-addr $(DEMO_API_ADDR)
+		-capture $(DEMO_CAPTURE) -speed $(DEMO_SPEED) -addr $(DEMO_ADDR)
 else
 	$(GO) run ./luci-app-tamon/harness/cmd/tamon-luci-demo -app luci-app-tamon \
 		-daemon $(DEMO_DAEMON) -addr $(DEMO_ADDR)

@@ -2,8 +2,9 @@
 # which defines GO and VERSION (git describe --always --dirty).
 #
 #   make ipk         dist/ipk/tamon_<version>_<arch>.ipk for the five
-#                    architectures and dist/ipk/luci-app-tamon_<version>_all.ipk,
-#                    without the OpenWrt SDK (scripts/ipk)
+#                    architectures, dist/ipk/luci-app-tamon_<version>_all.ipk
+#                    and luci-i18n-tamon-zh-cn_<version>_all.ipk (the .po
+#                    compiled to .lmo), without the OpenWrt SDK (scripts/ipk)
 #   make size        stripped tamond size per architecture (BENCHMARKS.md);
 #                    fails if the MIPS binary reaches the ceiling in scripts/ipk (14 MB; target 10 MB)
 #   make openwrt-lint  shellcheck of the init script and scripts/*.sh

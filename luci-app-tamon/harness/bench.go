@@ -27,6 +27,11 @@ type BenchOptions struct {
 	OnApply func(configs []string)
 	// NoWebSocket makes the fake API refuse the stream (polling fallback).
 	NoWebSocket bool
+	// Running answers luci.tamon info's "running" (nil: true).
+	Running func() bool
+	// ExecKey opens /harness/exec to a real daemon's ubus and uci
+	// commands (Options.ExecKey); StartBenchDaemon sets it.
+	ExecKey string
 }
 
 // Bench is a running harness: the LuCI-shaped server and the daemon API
@@ -34,6 +39,7 @@ type BenchOptions struct {
 type Bench struct {
 	Server  *Server
 	API     *FakeAPI // nil with a real daemon
+	Daemon  *Daemon  // the real daemon StartBenchDaemon started, else nil
 	URL     string   // base of the pages, "http://127.0.0.1:PORT"
 	APIURL  string   // base of the daemon, "http://127.0.0.1:PORT"
 	servers []*http.Server
@@ -81,7 +87,11 @@ func StartBench(o BenchOptions) (*Bench, error) {
 	tls := false
 	b.Server, err = New(Options{
 		AppDir: o.AppDir, ConfigDir: o.ConfigDir, Lang: o.Lang,
-		Info: func() Info { return Info{Port: port, TLS: tls, Running: true, Mode: "auto", Enabled: true} },
+		ExecKey: o.ExecKey,
+		Info: func() Info {
+			running := o.Running == nil || o.Running()
+			return Info{Port: port, TLS: tls, Running: running, Mode: "auto", Enabled: true}
+		},
 		OnApply: func(configs []string) {
 			if b.API != nil {
 				b.API.ApplyAliases()
@@ -114,14 +124,17 @@ func StartBench(o BenchOptions) (*Bench, error) {
 	return b, nil
 }
 
-// Close stops the servers and the fake API's streams.
+// Close stops the real daemon, the servers and the fake API's streams.
 func (b *Bench) Close() error {
+	var errs []error
+	if b.Daemon != nil {
+		errs = append(errs, b.Daemon.Stop())
+	}
 	if b.API != nil {
 		b.API.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	var errs []error
 	for _, s := range b.servers {
 		errs = append(errs, s.Shutdown(ctx))
 	}

@@ -13,10 +13,14 @@
 //     checked against the app's acl.d file, and Save & Apply.
 //   - UCI: a folder of UCI files with per-session staging, read with
 //     tamon/daemon/internal/uci and written with WritePackage.
+//   - StartBenchDaemon: the real tamond behind the pages, replaying a capture
+//     (tamond -r FILE -replay SPEED) into its SQLite store, its API on a
+//     loopback port; its ubus and uci commands are RouterCLI, answered by the
+//     Server's /harness/exec from the same sessions and UCI folder.
 //   - FakeAPI: docs/api.md served from records of the real engine over a
 //     capture, including the /stream WebSocket (a small RFC 6455 server on
-//     the standard library), until tamond's own API lands. The page finds
-//     whichever daemon Options.Info names, so the real one can take its place.
+//     the standard library), for what a bench cannot make the real daemon
+//     show (flow offloading, made-up hostile records).
 //
 // The browser tests (browser_test.go) drive Debian's Chromium through every
 // page with chromedp and write screenshots.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"tamon/luci-app-tamon/lmo"
 )
 
 // POEntry is one message of a gettext catalogue.
@@ -212,41 +214,7 @@ func Catalogue(entries []POEntry) map[string]string {
 	return tr
 }
 
-// SFH is Paul Hsieh's SuperFastHash as LuCI uses it for translation keys:
-// seeded with the length, 16-bit reads little-endian, trailing bytes
-// sign-extended (C signed char).
-func SFH(b []byte) uint32 {
-	n := len(b)
-	h := uint32(n)
-	g16 := func(i int) uint32 { return uint32(b[i]) | uint32(b[i+1])<<8 }
-	i := 0
-	for k := n >> 2; k > 0; k-- {
-		h += g16(i)
-		tmp := g16(i+2)<<11 ^ h
-		h = h<<16 ^ tmp
-		i += 4
-		h += h >> 11
-	}
-	switch n & 3 {
-	case 3:
-		h += g16(i)
-		h ^= h << 16
-		h ^= uint32(int32(int8(b[i+2]))) << 18
-		h += h >> 11
-	case 2:
-		h += g16(i)
-		h ^= h << 11
-		h += h >> 17
-	case 1:
-		h += uint32(int32(int8(b[i])))
-		h ^= h << 10
-		h += h >> 1
-	}
-	h ^= h << 3
-	h += h >> 5
-	h ^= h << 4
-	h += h >> 17
-	h ^= h << 25
-	h += h >> 6
-	return h
-}
+// SFH is Paul Hsieh's SuperFastHash as LuCI uses it for translation keys
+// (lmo.Hash: seeded with the length, 16-bit reads little-endian, trailing
+// bytes sign-extended as C signed chars).
+func SFH(b []byte) uint32 { return lmo.Hash(b) }

@@ -52,6 +52,9 @@ type Options struct {
 	NetDevices []string
 	// Hostname shown in the header; default "OpenWrt".
 	Hostname string
+	// ExecKey, when set, opens /harness/exec to the ubus and uci commands
+	// of a real daemon that bring it (see RouterCLI).
+	ExecKey string
 }
 
 // session is a LuCI login: its id and the ACL levels it holds.
@@ -214,6 +217,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveApply(w, r, strings.TrimPrefix(p, "/cgi-bin/luci/admin/uci/"))
 	case strings.HasPrefix(p, "/cgi-bin/luci/"):
 		s.servePage(w, r, strings.TrimPrefix(p, "/cgi-bin/luci/"))
+	case p == "/harness/exec":
+		s.serveExec(w, r)
 	case p == "/favicon.ico":
 		w.WriteHeader(http.StatusNoContent)
 	case p == "/luci-static/harness/cascade.css":

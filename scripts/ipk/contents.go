@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,6 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"tamon/luci-app-tamon/harness"
+	"tamon/luci-app-tamon/lmo"
 )
 
 // postinst and prerm are the control scripts OpenWrt's SDK generates for
@@ -141,7 +145,7 @@ func conffiles(p *Package, declared []string) ([]string, error) {
 // luci-app-tamon/: htdocs/ goes to /www and root/ to /, as luci.mk installs
 // them, keeping each file's executable bit. po/ is not packaged: luci.mk
 // makes separate luci-i18n-tamon-<lang> packages of compiled .lmo
-// catalogues. If the app has no ACL file yet, a default one is added; a
+// catalogues (I18nPackages). If the app has no ACL file yet, a default one is added; a
 // menu is added only if there is none and views exist to point at.
 func (r Repo) LuciPackage(version string, epoch int64) (*Package, error) {
 	dir := r.path("luci-app-tamon")
@@ -298,4 +302,91 @@ func defaultMenu(views []string) string {
 	}
 	b.WriteString("\n}\n")
 	return b.String()
+}
+
+// luciLangCodes are the language codes luci.mk gives po/ folders whose name
+// is not already one: the luci-i18n package suffix and the .lmo name.
+var luciLangCodes = map[string]string{"zh_Hans": "zh-cn", "zh_Hant": "zh-tw", "pt_BR": "pt-br", "nb_NO": "no"}
+
+// luciLangNames are the language names of the i18n packages' titles.
+var luciLangNames = map[string]string{"zh_Hans": "简体中文 (Chinese Simplified)"}
+
+// I18nPackages compiles each luci-app-tamon/po/<lang>/tamon.po into an .lmo
+// catalogue (package tamon/luci-app-tamon/lmo) and packages it as luci.mk
+// does: luci-i18n-tamon-<code> (zh_Hans: zh-cn), architecture all,
+// depending on luci-app-tamon, with /usr/lib/lua/luci/i18n/tamon.<code>.lmo.
+// Fuzzy and untranslated messages are left out. A catalogue that does not
+// parse, or whose keys collide, is an error naming it.
+func (r Repo) I18nPackages(version string, epoch int64) ([]*Package, error) {
+	dir := r.path("luci-app-tamon/po")
+	langs, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("translations: %w", err)
+	}
+	mk, err := ReadMakefile(r.path("luci-app-tamon/Makefile"))
+	if err != nil {
+		return nil, err
+	}
+	license, err := mk.Var("PKG_LICENSE")
+	if err != nil {
+		return nil, err
+	}
+	var out []*Package
+	for _, l := range langs {
+		if !l.IsDir() || l.Name() == "templates" {
+			continue
+		}
+		po := filepath.Join(dir, l.Name(), "tamon.po")
+		lmoData, err := CompileLMO(po)
+		if err != nil {
+			return nil, err
+		}
+		code := luciLangCodes[l.Name()]
+		if code == "" {
+			code = strings.ToLower(strings.ReplaceAll(l.Name(), "_", "-"))
+		}
+		title := l.Name()
+		if n := luciLangNames[l.Name()]; n != "" {
+			title = n
+		}
+		out = append(out, &Package{
+			Name: "luci-i18n-tamon-" + code, Version: version, Arch: "all",
+			Depends:     []string{"libc", "luci-app-tamon"},
+			Source:      "feeds/tamon/luci-app-tamon",
+			SourceName:  "luci-app-tamon",
+			License:     license,
+			Section:     "luci",
+			Description: "Translation for luci-app-tamon - " + title,
+			Epoch:       epoch,
+			Files:       []File{{Path: "/usr/lib/lua/luci/i18n/tamon." + code + ".lmo", Mode: 0o644, Data: lmoData}},
+		})
+	}
+	return out, nil
+}
+
+// CompileLMO reads a .po catalogue and returns its .lmo form.
+func CompileLMO(po string) ([]byte, error) {
+	entries, err := harness.ParsePOFile(po)
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", po, err)
+	}
+	var msgs []lmo.Message
+	plural := ""
+	for _, e := range entries {
+		if e.ID == "" {
+			if len(e.Str) > 0 {
+				plural = lmo.PluralForms(e.Str[0])
+			}
+			continue
+		}
+		if e.Fuzzy {
+			continue
+		}
+		msgs = append(msgs, lmo.Message{Ctx: e.Ctx, ID: e.ID, Plural: e.Plural, Str: e.Str})
+	}
+	var b bytes.Buffer
+	if err := lmo.Write(&b, msgs, plural); err != nil {
+		return nil, fmt.Errorf("compile %s: %w", po, err)
+	}
+	return b.Bytes(), nil
 }

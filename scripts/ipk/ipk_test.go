@@ -17,7 +17,43 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"tamon/luci-app-tamon/harness"
+	"tamon/luci-app-tamon/lmo"
 )
+
+// lmoLookup finds a key hash in an .lmo catalogue as LuCI does: the index
+// offset in the last 4 bytes, then a binary search of the 16-byte entries
+// (key hash, value id, offset, length; big-endian).
+func lmoLookup(t *testing.T, b []byte, hash uint32) (string, bool) {
+	t.Helper()
+	if len(b) < 4 {
+		t.Fatalf("catalogue of %d bytes", len(b))
+	}
+	be := func(i int) uint32 { return uint32(b[i])<<24 | uint32(b[i+1])<<16 | uint32(b[i+2])<<8 | uint32(b[i+3]) }
+	idx := int(be(len(b) - 4))
+	if idx > len(b)-4 || (len(b)-4-idx)%16 != 0 {
+		t.Fatalf("index offset %d in a catalogue of %d bytes", idx, len(b))
+	}
+	lo, hi := 0, (len(b)-4-idx)/16-1
+	for lo <= hi {
+		m := (lo + hi) / 2
+		e := idx + 16*m
+		switch k := be(e); {
+		case k == hash:
+			off, n := int(be(e+8)), int(be(e+12))
+			if off+n > idx {
+				t.Fatalf("entry %08x points past the strings", k)
+			}
+			return string(b[off : off+n]), true
+		case k < hash:
+			lo = m + 1
+		default:
+			hi = m - 1
+		}
+	}
+	return "", false
+}
 
 // member is one entry of an ar or tar archive.
 type member struct {
@@ -494,6 +530,47 @@ func TestPackages(t *testing.T) {
 		runScript(t, root, "luci-app-tamon", "postinst", env, "configure")
 		if data, err := os.ReadFile(trapLog); err == nil {
 			t.Errorf("luci postinst ran %s in an offline root", data)
+		}
+	})
+
+	t.Run("luci-i18n-tamon-zh-cn", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("luci-i18n-tamon-zh-cn_%s_all.ipk", version)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := unpack(t, b)
+		want := map[string]string{
+			"Package": "luci-i18n-tamon-zh-cn", "Version": version, "Architecture": "all",
+			"Depends": "libc, luci-app-tamon", "Section": "luci", "Installed-Size": strconv.Itoa(len(p.dataRaw)),
+		}
+		for k, v := range want {
+			if p.fields[k] != v {
+				t.Errorf("control %s = %q, want %q", k, p.fields[k], v)
+			}
+		}
+		m, ok := p.file("./usr/lib/lua/luci/i18n/tamon.zh-cn.lmo")
+		if !ok {
+			t.Fatal("no ./usr/lib/lua/luci/i18n/tamon.zh-cn.lmo in the package")
+		}
+		// Every translated message of the .po is found in the catalogue
+		// by LuCI's lookup (binary search on the key hash).
+		entries, err := harness.ParsePOFile(filepath.Join(repo, "luci-app-tamon", "po", "zh_Hans", "tamon.po"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range entries {
+			if e.ID == "" || e.Fuzzy || len(e.Str) == 0 || e.Str[0] == "" || e.Str[0] == e.ID {
+				continue
+			}
+			n++
+			got, ok := lmoLookup(t, m.data, lmo.Hash([]byte(lmo.Key(e.Ctx, e.ID, -1))))
+			if !ok || got != e.Str[0] {
+				t.Errorf("catalogue lookup of %q = %q, %v; want %q", e.ID, got, ok, e.Str[0])
+			}
+		}
+		if n < 100 {
+			t.Errorf("only %d translated messages in the zh_Hans catalogue", n)
 		}
 	})
 

@@ -1,6 +1,8 @@
 // Command ipk builds tamon's OpenWrt packages without the OpenWrt SDK:
-// tamon_<version>_<arch>.ipk for each architecture and
-// luci-app-tamon_<version>_all.ipk, in the format OpenWrt's own
+// tamon_<version>_<arch>.ipk for each architecture,
+// luci-app-tamon_<version>_all.ipk and, for each translation in
+// luci-app-tamon/po, luci-i18n-tamon-<lang>_<version>_all.ipk with the
+// compiled .lmo catalogue (zh_Hans: luci-i18n-tamon-zh-cn), in the format OpenWrt's own
 // scripts/ipkg-build writes (see Package.Write), with the package fields of
 // openwrt/Makefile and luci-app-tamon/Makefile. tamond is built with
 // CGO_ENABLED=0, -trimpath and -ldflags "-s -w", stamped with the git
@@ -140,7 +142,19 @@ func build(o options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writePackage(p, o.out, o.format, stdout)
+	if err := writePackage(p, o.out, o.format, stdout); err != nil {
+		return err
+	}
+	i18n, err := repo.I18nPackages(version, epoch)
+	if err != nil {
+		return err
+	}
+	for _, p := range i18n {
+		if err := writePackage(p, o.out, o.format, stdout); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func writePackage(p *Package, dir string, c Container, stdout io.Writer) error {

@@ -26,8 +26,10 @@ return view.extend({
 		});
 		const box = E('div', { 'class': 'tamon-card', 'id': 'tamon-apps-top' }, [E('em', {}, [_('Loading…')])]);
 		let range = '24h';
-		const draw = () => api.get('top', { by: 'app', metric: 'bytes', n: 10, from: table.rangeFrom(range) }).then((res) => {
-			box.replaceChildren(chart.bars((res.rows || []).map((r) => ({ label: r.label || r.key, value: r.bytes })), { format: api.bytes, empty: _('No application traffic in this time range.'), width: 640 }));
+		/* Sessions no signature matched have the empty key: left out. */
+		const draw = () => api.get('top', { by: 'app', metric: 'bytes', n: 11, from: table.rangeFrom(range) }).then((res) => {
+			const rows = (res.rows || []).filter((r) => r.key !== '').slice(0, 10);
+			box.replaceChildren(chart.bars(rows.map((r) => ({ label: r.label || r.key, value: r.bytes })), { format: api.bytes, empty: _('No application traffic in this time range.'), width: 640 }));
 		}).catch((e) => box.replaceChildren(api.errorBox(e)));
 		draw();
 		return E([], [

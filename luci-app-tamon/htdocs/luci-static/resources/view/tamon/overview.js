@@ -103,8 +103,10 @@ return view.extend({
 			drawLive();
 		}).catch((e) => msg.replaceChildren(api.errorBox(e)));
 
-		const topChart = (box, title, by, from, fmtLabel) => api.get('top', { by: by, metric: 'bytes', n: 5, from: from }).then((res) => {
-			box.replaceChildren(E('h4', {}, [title]), chart.bars((res.rows || []).map((r) => ({
+		/* Traffic without a device (no MAC) or an application (no signature
+		 * matched) has the empty key: left out of the top five. */
+		const topChart = (box, title, by, from, fmtLabel) => api.get('top', { by: by, metric: 'bytes', n: 6, from: from }).then((res) => {
+			box.replaceChildren(E('h4', {}, [title]), chart.bars((res.rows || []).filter((r) => r.key !== '').slice(0, 5).map((r) => ({
 				label: fmtLabel ? fmtLabel(r) : (r.label || r.key), value: r.bytes, title: r.key,
 				href: by === 'device' ? table.deviceURL(r.key) : null
 			})), { format: api.bytes, empty: _('No traffic yet.'), width: 460, labelWidth: 160 }));
