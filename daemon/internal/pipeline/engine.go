@@ -58,6 +58,12 @@ type Config struct {
 	Live        bool        // drop instead of waiting when the workers fall behind
 	IdleTick    time.Duration
 
+	// Minimal limits the engine to the engine issue's scope: sessions, DNS
+	// and the name map. The application-layer dissectors (TLS, HTTP, QUIC,
+	// SSDP) and the ICMP log are off. Benchmarks use it to show what the
+	// dissectors cost; the daemon never sets it.
+	Minimal bool
+
 	// Devices, when set, is the device inventory: the workers feed it
 	// DHCP, mDNS and per-device traffic, the merger applies that and the
 	// finished records, and device records go to the sinks when a device

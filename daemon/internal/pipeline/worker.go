@@ -243,7 +243,9 @@ func (w *worker) packet(p *decode.Packet) {
 	switch p.Proto {
 	case 6, 17:
 	case 1, 58:
-		w.icmpT.packet(p)
+		if !w.cfg.Minimal {
+			w.icmpT.packet(p)
+		}
 		return
 	default:
 		return
@@ -254,6 +256,8 @@ func (w *worker) packet(p *decode.Packet) {
 	}
 	if p.SrcPort == 53 || p.DstPort == 53 {
 		w.dns.packet(p, s, dir)
+	} else if w.cfg.Minimal {
+		return
 	} else if p.Proto == 6 {
 		w.streams.tcp(p, s, dir)
 	} else {
