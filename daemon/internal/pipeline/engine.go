@@ -156,7 +156,8 @@ type batch struct {
 	frames  []frameMeta
 	now     int64 // newest packet time so far (ns)
 	final   int
-	out     [][]envelope // per worker
+	out     [][]envelope        // per worker
+	traffic [][]devices.Traffic // per worker: device traffic of its packets
 	pending atomic.Int32
 }
 
@@ -182,7 +183,7 @@ type Engine struct {
 
 	lastPurge int64           // packet time (ms) of the last device purge
 	ctlRecs   []record.Record // records made by ControlEmit functions
-	traffic   []devices.Observation
+	traffic   []devices.Traffic
 	order     []int32 // merger's scratch: envelope positions in record order
 
 	apps  atomic.Pointer[appid.Rules] // read by workers at each batch and by the merger
@@ -308,7 +309,7 @@ func New(cfg Config, sinks ...Sink) *Engine {
 	e.done = make(chan *batch, cfg.Batches)
 	for i := 0; i < cfg.Batches; i++ {
 		b := &batch{buf: make([]byte, 0, cfg.BatchFrames*512), frames: make([]frameMeta, 0, cfg.BatchFrames),
-			out: make([][]envelope, cfg.Workers)}
+			out: make([][]envelope, cfg.Workers), traffic: make([][]devices.Traffic, cfg.Workers)}
 		e.free <- b
 	}
 	return e
@@ -615,21 +616,26 @@ func (e *Engine) merge() error {
 		e.order = order
 		recs := e.recsBuf[:0]
 		emitDev := func(d *record.Device) { recs = append(recs, d) }
-		traffic := e.sumTraffic(envs)
+		// The batch's device traffic, summed over workers so that the
+		// result does not depend on how many there are, is applied after
+		// the records of its packets, before expiry records.
+		traffic := e.sumTraffic(b)
+		endSeq := b.seq0 + uint64(len(b.frames))
 		for _, i := range order {
-			if o := envs[i].obs; o != nil {
-				if o.Kind != devices.ObsTraffic {
-					e.cfg.Devices.Apply(o, emitDev)
-				} else if traffic != nil {
-					// The batch's traffic, summed over workers, so that
-					// the result does not depend on how many there are.
-					e.cfg.Devices.ApplyAll(traffic, emitDev)
-					traffic = nil
-				}
+			env := &envs[i]
+			if traffic != nil && env.seq >= endSeq {
+				e.cfg.Devices.ApplyTraffic(traffic, emitDev)
+				traffic = nil
+			}
+			if o := env.obs; o != nil {
+				e.cfg.Devices.Apply(o, emitDev)
 				continue
 			}
-			e.enrich(&envs[i])
-			recs = append(recs, envs[i].rec)
+			e.enrich(env)
+			recs = append(recs, env.rec)
+		}
+		if traffic != nil {
+			e.cfg.Devices.ApplyTraffic(traffic, emitDev)
 		}
 		e.usage.Expire(b.now/1e6, func(a *record.App) { recs = append(recs, a) })
 		if inv := e.cfg.Devices; inv != nil {
@@ -663,37 +669,39 @@ func (e *Engine) merge() error {
 	}
 }
 
-// sumTraffic adds up the per-device traffic observations of one batch
-// (one per worker that saw the device) into one per device and address,
-// latest time, ordered by device and address.
-func (e *Engine) sumTraffic(envs []envelope) []devices.Observation {
+// sumTraffic adds up the workers' device traffic of batch b (one sum per
+// worker that saw the device) into one per device and address, latest
+// time, ordered by device and address; nil if there is none.
+func (e *Engine) sumTraffic(b *batch) []devices.Traffic {
 	out := e.traffic[:0]
-	for i := range envs {
-		o := envs[i].obs
-		if o == nil || o.Kind != devices.ObsTraffic {
-			continue
-		}
-		j := 0
-		for ; j < len(out); j++ {
-			if out[j].MAC == o.MAC && out[j].IP == o.IP {
-				out[j].Up += o.Up
-				out[j].Down += o.Down
-				out[j].TS = max(out[j].TS, o.TS)
-				break
-			}
-		}
-		if j == len(out) {
-			out = append(out, *o)
-		}
+	for w := range b.traffic {
+		out = append(out, b.traffic[w]...)
+		b.traffic[w] = b.traffic[w][:0]
 	}
-	slices.SortFunc(out, func(a, b devices.Observation) int {
-		if c := bytes.Compare(a.MAC[:], b.MAC[:]); c != 0 {
-			return c
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b devices.Traffic) int {
+			if c := bytes.Compare(a.MAC[:], b.MAC[:]); c != 0 {
+				return c
+			}
+			return a.IP.Compare(b.IP)
+		})
+		// Each worker has one sum per device and address: add up equal
+		// neighbours.
+		n := 1
+		for i := 1; i < len(out); i++ {
+			if p := &out[n-1]; p.MAC == out[i].MAC && p.IP == out[i].IP {
+				p.Up += out[i].Up
+				p.Down += out[i].Down
+				p.TS = max(p.TS, out[i].TS)
+				continue
+			}
+			out[n] = out[i]
+			n++
 		}
-		return a.IP.Compare(b.IP)
-	})
+		out = out[:n]
+	}
 	e.traffic = out
-	if len(out) == 0 {
+	if len(out) == 0 || e.cfg.Devices == nil {
 		return nil
 	}
 	return out
