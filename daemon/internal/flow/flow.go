@@ -85,15 +85,15 @@ type Session struct {
 	// pipeline keeps a devices.Tally hint here); zero on a new session.
 	Acct uint32
 
-	isn     uint32
-	hash    uint32
-	tl      uint32 // first timeline block + 1 (0: none yet)
-	prev    uint32
-	next    uint32
-	list    uint8
-	state   uint8
-	reason  uint8 // end reason once closing
-	ntl     uint8 // timeline entries used
+	isn    uint32
+	hash   uint32
+	tl     uint32 // first timeline block + 1 (0: none yet)
+	prev   uint32
+	next   uint32
+	list   uint8
+	state  uint8
+	reason uint8 // end reason once closing
+	ntl    uint8 // timeline entries used
 }
 
 const (
