@@ -179,12 +179,13 @@ type Engine struct {
 	src        atomic.Pointer[capture.Source]
 	stop       context.CancelFunc // stops the reader when a sink fails
 	recsBuf    []record.Record    // merger's scratch
-	envs       []envelope         // merger's scratch
 
 	lastPurge int64           // packet time (ms) of the last device purge
 	ctlRecs   []record.Record // records made by ControlEmit functions
 	traffic   []devices.Traffic
-	order     []int32 // merger's scratch: envelope positions in record order
+	order     []uint32   // merger's scratch: envelope positions in record order (mergeOrder)
+	runs      [][]uint32 // merger's scratch: each worker's positions in order
+	heads     []int
 
 	apps  atomic.Pointer[appid.Rules] // read by workers at each batch and by the merger
 	usage *appid.Usage                // app usage per device, owned by the merger
@@ -587,33 +588,7 @@ func (e *Engine) merge() error {
 			}
 			b = bb
 		}
-		envs := e.envs[:0]
-		for w := range b.out {
-			envs = append(envs, b.out[w]...)
-			clear(b.out[w])
-			b.out[w] = b.out[w][:0]
-		}
-		// Sort positions, not the (large) envelopes themselves; stable, so
-		// that equal keys keep worker order.
-		order := e.order[:0]
-		for i := range envs {
-			order = append(order, int32(i))
-		}
-		slices.SortStableFunc(order, func(a, b int32) int {
-			x, y := &envs[a], &envs[b]
-			switch {
-			case x.seq != y.seq:
-				return cmpU(x.seq, y.seq)
-			case x.sub1 != y.sub1:
-				if x.sub1 < y.sub1 {
-					return -1
-				}
-				return 1
-			default:
-				return cmpU(x.sub2, y.sub2)
-			}
-		})
-		e.order = order
+		order := e.mergeOrder(b)
 		recs := e.recsBuf[:0]
 		emitDev := func(d *record.Device) { recs = append(recs, d) }
 		// The batch's device traffic, summed over workers so that the
@@ -621,8 +596,8 @@ func (e *Engine) merge() error {
 		// the records of its packets, before expiry records.
 		traffic := e.sumTraffic(b)
 		endSeq := b.seq0 + uint64(len(b.frames))
-		for _, i := range order {
-			env := &envs[i]
+		for _, pos := range order {
+			env := &b.out[pos>>posShift][pos&posMask]
 			if traffic != nil && env.seq >= endSeq {
 				e.cfg.Devices.ApplyTraffic(traffic, emitDev)
 				traffic = nil
@@ -654,8 +629,11 @@ func (e *Engine) merge() error {
 			}
 		}
 		clear(recs)
-		clear(envs)
-		e.recsBuf, e.envs = recs[:0], envs[:0]
+		e.recsBuf = recs[:0]
+		for w := range b.out {
+			clear(b.out[w])
+			b.out[w] = b.out[w][:0]
+		}
 		if b.final != finalNone {
 			if err := e.flushSessions(); err != nil && firstErr == nil {
 				firstErr = err
@@ -667,6 +645,93 @@ func (e *Engine) merge() error {
 			e.stop()
 		}
 	}
+}
+
+// Positions of envelopes in a batch's output: worker << posShift | index.
+const (
+	posShift = 26
+	posMask  = 1<<posShift - 1
+)
+
+// cmpEnv orders envelopes: packet position, then the two sub-keys.
+func cmpEnv(x, y *envelope) int {
+	switch {
+	case x.seq != y.seq:
+		return cmpU(x.seq, y.seq)
+	case x.sub1 != y.sub1:
+		if x.sub1 < y.sub1 {
+			return -1
+		}
+		return 1
+	default:
+		return cmpU(x.sub2, y.sub2)
+	}
+}
+
+// mergeOrder returns the positions of b's envelopes in record order. Each
+// worker emits in order while it reads packets; only what it emits after
+// the batch's packets (expiry, in table order) needs sorting. So each
+// worker's output is one sorted run once that tail is sorted (stably), and
+// the runs are merged; equal keys keep worker order, which makes the
+// result the same as a stable sort of the workers' outputs one after the
+// other.
+func (e *Engine) mergeOrder(b *batch) []uint32 {
+	end := b.seq0 + uint64(len(b.frames))
+	if len(e.runs) < len(b.out) {
+		e.runs = make([][]uint32, len(b.out))
+	}
+	for w, out := range b.out {
+		run := e.runs[w][:0]
+		for i := range out {
+			run = append(run, uint32(w)<<posShift|uint32(i))
+		}
+		byKey := func(x, y uint32) int { return cmpEnv(&out[x&posMask], &out[y&posMask]) }
+		t := len(out)
+		for t > 0 && out[t-1].seq >= end {
+			t--
+		}
+		sorted := true
+		for i := 1; i < t && sorted; i++ {
+			sorted = cmpEnv(&out[i-1], &out[i]) <= 0
+		}
+		switch {
+		case !sorted: // an eviction inside packet handling emitted with its own keys
+			slices.SortStableFunc(run, byKey)
+		case len(out)-t > 1:
+			slices.SortStableFunc(run[t:], byKey)
+		}
+		e.runs[w] = run
+	}
+	order := e.order[:0]
+	heads := e.heads[:0]
+	for range b.out {
+		heads = append(heads, 0)
+	}
+	e.heads = heads
+	runs := e.runs[:len(b.out)]
+	for {
+		best := -1
+		for w, run := range runs {
+			if heads[w] == len(run) {
+				continue
+			}
+			if best < 0 {
+				best = w
+				continue
+			}
+			x, y := run[heads[w]], runs[best][heads[best]]
+			if cmpEnv(&b.out[w][x&posMask], &b.out[best][y&posMask]) < 0 {
+				best = w
+			}
+		}
+		if best < 0 {
+			break
+		}
+		order = append(order, runs[best][heads[best]])
+		heads[best]++
+	}
+	e.order = order
+	return order
 }
 
 // sumTraffic adds up the workers' device traffic of batch b (one sum per
