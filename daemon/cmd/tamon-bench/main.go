@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,6 +36,31 @@ import (
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
 )
+
+// scope is one configuration of the in-process engine: what it does on top
+// of sessions, DNS and the name map (the engine issue's scope).
+type scope struct {
+	mode, name             string
+	dissect, devices, apps bool
+}
+
+// scopes are measured in this order; the last is the daemon's
+// configuration.
+var scopes = []scope{
+	{mode: "engine-minimal", name: "engine: sessions, DNS, name map"},
+	{mode: "engine-dissect", name: "engine: + TLS, HTTP, QUIC, SSDP, ICMP", dissect: true},
+	{mode: "engine-devices", name: "engine: + device accounting", dissect: true, devices: true},
+	{mode: "engine", name: "engine: + apps (all, as tamond)", dissect: true, devices: true, apps: true},
+}
+
+func scopeByMode(mode string) (scope, bool) {
+	for _, sc := range scopes {
+		if sc.mode == mode {
+			return sc, true
+		}
+	}
+	return scope{}, false
+}
 
 type result struct {
 	Name    string  `json:"name"`
@@ -50,12 +76,24 @@ func main() {
 	dir := flag.String("dir", ".bench", "folder for the generated captures")
 	packets := flag.Int("packets", 1_000_000, "packets in the home-LAN mix")
 	tamond := flag.String("tamond", "bin/tamond", "tamond binary to measure")
-	child := flag.String("child", "", "internal: run one measurement (bare|engine) on -file")
+	child := flag.String("child", "", "run one measurement on -file: bare, engine-minimal, engine-dissect, engine-devices or engine")
 	file := flag.String("file", "", "internal: capture for -child")
 	runs := flag.Int("runs", 5, "runs per measurement; the fastest is reported")
+	cpuprofile := flag.String("cpuprofile", "", "with -child: write a CPU profile of the measurement to this file")
 	flag.Parse()
 	if *child != "" {
+		if *cpuprofile != "" {
+			f, err := os.Create(*cpuprofile)
+			if err == nil {
+				err = pprof.StartCPUProfile(f)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "tamon-bench: cpu profile:", err)
+				os.Exit(1)
+			}
+		}
 		r, err := measureChild(*child, *file)
+		pprof.StopCPUProfile()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "tamon-bench:", err)
 			os.Exit(1)
@@ -103,7 +141,8 @@ func report(dir string, packets int, tamond string, runs int) error {
 	// Interleave the three measurements run by run, so that a noisy
 	// moment on the machine hits all of them alike; keep the fastest run of
 	// each.
-	var bare, eng, td result
+	var bare, td result
+	eng := make([]result, len(scopes))
 	keep := func(b *result, r result) {
 		if b.Seconds == 0 || r.Seconds < b.Seconds {
 			*b = r
@@ -115,10 +154,12 @@ func report(dir string, packets int, tamond string, runs int) error {
 			return fmt.Errorf("bare: %w", err)
 		}
 		keep(&bare, r)
-		if r, err = runChild(self, "engine", mix); err != nil {
-			return fmt.Errorf("engine: %w", err)
+		for j, sc := range scopes {
+			if r, err = runChild(self, sc.mode, mix); err != nil {
+				return fmt.Errorf("%s: %w", sc.mode, err)
+			}
+			keep(&eng[j], r)
 		}
-		keep(&eng, r)
 		if r, err = runTamond(tamond, mix, "", ""); err != nil {
 			return fmt.Errorf("tamond: %w", err)
 		}
@@ -154,8 +195,21 @@ func report(dir string, packets int, tamond string, runs int) error {
 			float64(r.Allocs)/float64(max(r.Packets, 1)), float64(r.MaxRSS)/1024, pps/(float64(bare.Packets)/bare.Seconds))
 	}
 	row(bare)
-	row(eng)
+	for _, r := range eng {
+		row(r)
+	}
 	row(td)
+	fmt.Println()
+	// What each part costs, as the issues state their bounds: the
+	// dissectors against the engine without them (within 25%), device
+	// accounting and apps against the engine before each is added.
+	speed := func(r result) float64 { return float64(r.Packets) / r.Seconds }
+	fmt.Println("| added part | engine speed before → after | cost |")
+	fmt.Println("|---|---:|---:|")
+	for j := 1; j < len(eng); j++ {
+		a, b := speed(eng[j-1]), speed(eng[j])
+		fmt.Printf("| %s | %.0f → %.0f packets/s | %.1f%% |\n", strings.TrimPrefix(eng[j].Name, "engine: + "), a, b, 100*(1-b/a))
+	}
 	fmt.Println()
 	fmt.Println("| open sessions at end of input | packets | peak RSS | records |")
 	fmt.Println("|---:|---:|---:|---:|")
@@ -234,7 +288,11 @@ func measureChild(mode, file string) (result, error) {
 		runtime.ReadMemStats(&ms1)
 		return result{Name: "bare gopacket DecodingLayerParser loop", Packets: br.Packets, Bytes: br.Bytes,
 			Seconds: br.Elapsed.Seconds(), Allocs: ms1.Mallocs - ms0.Mallocs}, nil
-	case "engine":
+	default:
+		sc, ok := scopeByMode(mode)
+		if !ok {
+			break
+		}
 		src, err := capture.OpenFile(file)
 		if err != nil {
 			return result{}, err
@@ -242,11 +300,18 @@ func measureChild(mode, file string) (result, error) {
 		defer src.Close()
 		var records uint64
 		sink := pipeline.SinkFunc(func(rs []record.Record) error { records += uint64(len(rs)); return nil })
-		rules, _, err := appid.Load("features.txt")
-		if err != nil {
-			return result{}, fmt.Errorf("load features.txt (run from the repository root): %w", err)
+		cfg := pipeline.Config{Sensor: "bench", Minimal: !sc.dissect}
+		if sc.devices {
+			cfg.Devices = devices.New(devices.Config{Sensor: "bench"})
 		}
-		e := pipeline.New(pipeline.Config{Sensor: "bench", Devices: devices.New(devices.Config{Sensor: "bench"}), Apps: rules}, sink)
+		if sc.apps {
+			rules, _, err := appid.Load("features.txt")
+			if err != nil {
+				return result{}, fmt.Errorf("load features.txt (run from the repository root): %w", err)
+			}
+			cfg.Apps = rules
+		}
+		e := pipeline.New(cfg, sink)
 		runtime.ReadMemStats(&ms0)
 		start := time.Now()
 		if err := e.Run(context.Background(), src); err != nil {
@@ -255,7 +320,7 @@ func measureChild(mode, file string) (result, error) {
 		el := time.Since(start)
 		runtime.ReadMemStats(&ms1)
 		s := e.Stats()
-		return result{Name: "engine (in process, records dropped)", Packets: s.Frames, Bytes: s.Bytes, Seconds: el.Seconds(),
+		return result{Name: sc.name, Packets: s.Frames, Bytes: s.Bytes, Seconds: el.Seconds(),
 			Allocs: ms1.Mallocs - ms0.Mallocs, Records: records}, nil
 	}
 	return result{}, fmt.Errorf("unknown child mode %q", mode)

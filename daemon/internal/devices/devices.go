@@ -372,14 +372,41 @@ func (inv *Inventory) ApplyAll(obs []Observation, emit func(*record.Device)) {
 	flush(out, emit)
 }
 
+// ApplyTraffic is ApplyAll for the traffic sums of a batch (one
+// ObsTraffic each), in the order given.
+func (inv *Inventory) ApplyTraffic(ts []Traffic, emit func(*record.Device)) {
+	inv.mu.Lock()
+	for i := range ts {
+		t := &ts[i]
+		if usable(t.MAC) {
+			o := Observation{Kind: ObsTraffic, MAC: t.MAC, IP: t.IP, TS: t.TS, Up: t.Up, Down: t.Down}
+			inv.apply(&o)
+		}
+	}
+	out := inv.takeOut()
+	inv.mu.Unlock()
+	flush(out, emit)
+}
+
 // EmitPending calls emit with the record of every device that changed
 // without a record yet: devices created or updated by Session, DNS or
 // UserAgent, which take no emit function. The merger may call it on its
 // tick; Apply does the same for the device it touches.
 func (inv *Inventory) EmitPending(emit func(*record.Device)) {
 	inv.mu.Lock()
-	for _, d := range inv.sorted() {
-		inv.maybeEmit(d, inv.now)
+	// Called for every batch: look first (no allocation, no sorting)
+	// whether any device is due.
+	due := false
+	for _, d := range inv.devs {
+		if inv.due(d, inv.now) {
+			due = true
+			break
+		}
+	}
+	if due {
+		for _, d := range inv.sorted() {
+			inv.maybeEmit(d, inv.now)
+		}
 	}
 	out := inv.takeOut()
 	inv.mu.Unlock()
@@ -728,16 +755,20 @@ func (d *device) addAddr(a netip.Addr, ts int64) {
 
 // maybeEmit queues d's record if d is new, changed, or due for a refresh.
 func (inv *Inventory) maybeEmit(d *device, ts int64) {
-	switch {
-	case !d.emitted, d.dirty:
-	case ts-d.lastEmit >= inv.refreshMs && (d.up+d.down != d.emitBytes || d.last != d.emitLast):
-	default:
+	if !inv.due(d, ts) {
 		return
 	}
 	r := inv.recordOf(d)
 	d.emitted, d.dirty = true, false
 	d.lastEmit, d.emitBytes, d.emitLast = ts, d.up+d.down, d.last
 	inv.out = append(inv.out, r)
+}
+
+// due reports whether d needs a record at ts: it is new or changed, or its
+// traffic or last-seen time moved and its last record is refreshMs old.
+func (inv *Inventory) due(d *device, ts int64) bool {
+	return !d.emitted || d.dirty ||
+		ts-d.lastEmit >= inv.refreshMs && (d.up+d.down != d.emitBytes || d.last != d.emitLast)
 }
 
 // recordOf builds a new record of d.

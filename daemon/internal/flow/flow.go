@@ -81,17 +81,19 @@ type Session struct {
 	PktsUp    uint32
 	PktsDown  uint32
 	Ext       uint32 // free for dissectors: an index into their own tables (0 = none)
+	// Acct is free for the caller's per-batch traffic accounting (the
+	// pipeline keeps a devices.Tally hint here); zero on a new session.
+	Acct uint32
 
-	isn     uint32
-	hash    uint32
-	tl      uint32 // first timeline block + 1 (0: none yet)
-	prev    uint32
-	next    uint32
-	list    uint8
-	state   uint8
-	reason  uint8 // end reason once closing
-	ntl     uint8 // timeline entries used
-	hasData bool  // saw a packet other than the initial SYN
+	isn    uint32
+	hash   uint32
+	tl     uint32 // first timeline block + 1 (0: none yet)
+	prev   uint32
+	next   uint32
+	list   uint8
+	state  uint8
+	reason uint8 // end reason once closing
+	ntl    uint8 // timeline entries used
 }
 
 const (
@@ -99,6 +101,7 @@ const (
 	flagFinS
 	flagClosed
 	flagSynSeen
+	flagData // saw a packet other than the initial SYN
 )
 
 const none = ^uint32(0)
@@ -441,7 +444,7 @@ func (t *Table) Packet(p *decode.Packet) (*Session, uint8) {
 		case s.state&flagClosed != 0:
 			t.end(i, int(s.reason))
 			i = none
-		case srcIsClient && s.hasData && s.state&flagSynSeen != 0 && p.Seq != s.isn:
+		case srcIsClient && s.state&(flagData|flagSynSeen) == flagData|flagSynSeen && p.Seq != s.isn:
 			t.C.Reused++
 			t.end(i, reasonTimeout)
 			i = none
@@ -503,7 +506,7 @@ func (t *Table) Packet(p *decode.Packet) (*Session, uint8) {
 	if tcp {
 		f := p.TCPFlags
 		if f&(decode.SYN|decode.ACK) != decode.SYN {
-			s.hasData = true
+			s.state |= flagData
 		}
 		if s.state&flagClosed == 0 {
 			if f&decode.RST != 0 {

@@ -33,7 +33,8 @@ type slot struct {
 // Map is a bounded, TTL-aware map from server address to name.
 type Map struct {
 	m     map[netip.Addr]entry
-	ring  []slot // insertion order, for eviction
+	ring  []slot // insertion order, for eviction; grows up to max
+	max   int
 	head  int
 	n     int
 	gen   uint64
@@ -48,8 +49,7 @@ func New(size int, grace int64) *Map {
 	if size < 1 {
 		size = 1
 	}
-	return &Map{m: make(map[netip.Addr]entry, size), ring: make([]slot, size), grace: grace,
-		names: intern.Table{Max: 4 * size}}
+	return &Map{m: make(map[netip.Addr]entry), max: size, grace: grace, names: intern.Table{Max: 4 * size}}
 }
 
 // Len returns the number of addresses held.
@@ -61,6 +61,12 @@ func (m *Map) Put(addr netip.Addr, name string, now int64, ttl uint32) {
 	exp := now + int64(ttl)*1000
 	if e, ok := m.m[addr]; ok && e.name == name && e.expires >= exp {
 		return
+	}
+	if m.n == len(m.ring) && len(m.ring) < m.max {
+		// Not full yet, so nothing was evicted and head is 0: grow.
+		grown := make([]slot, min(m.max, max(64, 2*len(m.ring))))
+		copy(grown, m.ring)
+		m.ring = grown
 	}
 	if m.n == len(m.ring) {
 		old := m.ring[m.head]

@@ -58,6 +58,12 @@ type Config struct {
 	Live        bool        // drop instead of waiting when the workers fall behind
 	IdleTick    time.Duration
 
+	// Minimal limits the engine to the engine issue's scope: sessions, DNS
+	// and the name map. The application-layer dissectors (TLS, HTTP, QUIC,
+	// SSDP) and the ICMP log are off. Benchmarks use it to show what the
+	// dissectors cost; the daemon never sets it.
+	Minimal bool
+
 	// Devices, when set, is the device inventory: the workers feed it
 	// DHCP, mDNS and per-device traffic, the merger applies that and the
 	// finished records, and device records go to the sinks when a device
@@ -150,7 +156,8 @@ type batch struct {
 	frames  []frameMeta
 	now     int64 // newest packet time so far (ns)
 	final   int
-	out     [][]envelope // per worker
+	out     [][]envelope        // per worker
+	traffic [][]devices.Traffic // per worker: device traffic of its packets
 	pending atomic.Int32
 }
 
@@ -172,12 +179,13 @@ type Engine struct {
 	src        atomic.Pointer[capture.Source]
 	stop       context.CancelFunc // stops the reader when a sink fails
 	recsBuf    []record.Record    // merger's scratch
-	envs       []envelope         // merger's scratch
 
 	lastPurge int64           // packet time (ms) of the last device purge
 	ctlRecs   []record.Record // records made by ControlEmit functions
-	traffic   []devices.Observation
-	order     []int32 // merger's scratch: envelope positions in record order
+	traffic   []devices.Traffic
+	order     []uint32   // merger's scratch: envelope positions in record order (mergeOrder)
+	runs      [][]uint32 // merger's scratch: each worker's positions in order
+	heads     []int
 
 	apps  atomic.Pointer[appid.Rules] // read by workers at each batch and by the merger
 	usage *appid.Usage                // app usage per device, owned by the merger
@@ -302,7 +310,7 @@ func New(cfg Config, sinks ...Sink) *Engine {
 	e.done = make(chan *batch, cfg.Batches)
 	for i := 0; i < cfg.Batches; i++ {
 		b := &batch{buf: make([]byte, 0, cfg.BatchFrames*512), frames: make([]frameMeta, 0, cfg.BatchFrames),
-			out: make([][]envelope, cfg.Workers)}
+			out: make([][]envelope, cfg.Workers), traffic: make([][]devices.Traffic, cfg.Workers)}
 		e.free <- b
 	}
 	return e
@@ -580,50 +588,29 @@ func (e *Engine) merge() error {
 			}
 			b = bb
 		}
-		envs := e.envs[:0]
-		for w := range b.out {
-			envs = append(envs, b.out[w]...)
-			clear(b.out[w])
-			b.out[w] = b.out[w][:0]
-		}
-		// Sort positions, not the (large) envelopes themselves; stable, so
-		// that equal keys keep worker order.
-		order := e.order[:0]
-		for i := range envs {
-			order = append(order, int32(i))
-		}
-		slices.SortStableFunc(order, func(a, b int32) int {
-			x, y := &envs[a], &envs[b]
-			switch {
-			case x.seq != y.seq:
-				return cmpU(x.seq, y.seq)
-			case x.sub1 != y.sub1:
-				if x.sub1 < y.sub1 {
-					return -1
-				}
-				return 1
-			default:
-				return cmpU(x.sub2, y.sub2)
-			}
-		})
-		e.order = order
+		order := e.mergeOrder(b)
 		recs := e.recsBuf[:0]
 		emitDev := func(d *record.Device) { recs = append(recs, d) }
-		traffic := e.sumTraffic(envs)
-		for _, i := range order {
-			if o := envs[i].obs; o != nil {
-				if o.Kind != devices.ObsTraffic {
-					e.cfg.Devices.Apply(o, emitDev)
-				} else if traffic != nil {
-					// The batch's traffic, summed over workers, so that
-					// the result does not depend on how many there are.
-					e.cfg.Devices.ApplyAll(traffic, emitDev)
-					traffic = nil
-				}
+		// The batch's device traffic, summed over workers so that the
+		// result does not depend on how many there are, is applied after
+		// the records of its packets, before expiry records.
+		traffic := e.sumTraffic(b)
+		endSeq := b.seq0 + uint64(len(b.frames))
+		for _, pos := range order {
+			env := &b.out[pos>>posShift][pos&posMask]
+			if traffic != nil && env.seq >= endSeq {
+				e.cfg.Devices.ApplyTraffic(traffic, emitDev)
+				traffic = nil
+			}
+			if o := env.obs; o != nil {
+				e.cfg.Devices.Apply(o, emitDev)
 				continue
 			}
-			e.enrich(&envs[i])
-			recs = append(recs, envs[i].rec)
+			e.enrich(env)
+			recs = append(recs, env.rec)
+		}
+		if traffic != nil {
+			e.cfg.Devices.ApplyTraffic(traffic, emitDev)
 		}
 		e.usage.Expire(b.now/1e6, func(a *record.App) { recs = append(recs, a) })
 		if inv := e.cfg.Devices; inv != nil {
@@ -642,8 +629,11 @@ func (e *Engine) merge() error {
 			}
 		}
 		clear(recs)
-		clear(envs)
-		e.recsBuf, e.envs = recs[:0], envs[:0]
+		e.recsBuf = recs[:0]
+		for w := range b.out {
+			clear(b.out[w])
+			b.out[w] = b.out[w][:0]
+		}
 		if b.final != finalNone {
 			if err := e.flushSessions(); err != nil && firstErr == nil {
 				firstErr = err
@@ -657,37 +647,126 @@ func (e *Engine) merge() error {
 	}
 }
 
-// sumTraffic adds up the per-device traffic observations of one batch
-// (one per worker that saw the device) into one per device and address,
-// latest time, ordered by device and address.
-func (e *Engine) sumTraffic(envs []envelope) []devices.Observation {
-	out := e.traffic[:0]
-	for i := range envs {
-		o := envs[i].obs
-		if o == nil || o.Kind != devices.ObsTraffic {
-			continue
+// Positions of envelopes in a batch's output: worker << posShift | index.
+const (
+	posShift = 26
+	posMask  = 1<<posShift - 1
+)
+
+// cmpEnv orders envelopes: packet position, then the two sub-keys.
+func cmpEnv(x, y *envelope) int {
+	switch {
+	case x.seq != y.seq:
+		return cmpU(x.seq, y.seq)
+	case x.sub1 != y.sub1:
+		if x.sub1 < y.sub1 {
+			return -1
 		}
-		j := 0
-		for ; j < len(out); j++ {
-			if out[j].MAC == o.MAC && out[j].IP == o.IP {
-				out[j].Up += o.Up
-				out[j].Down += o.Down
-				out[j].TS = max(out[j].TS, o.TS)
-				break
+		return 1
+	default:
+		return cmpU(x.sub2, y.sub2)
+	}
+}
+
+// mergeOrder returns the positions of b's envelopes in record order. Each
+// worker emits in order while it reads packets; only what it emits after
+// the batch's packets (expiry, in table order) needs sorting. So each
+// worker's output is one sorted run once that tail is sorted (stably), and
+// the runs are merged; equal keys keep worker order, which makes the
+// result the same as a stable sort of the workers' outputs one after the
+// other.
+func (e *Engine) mergeOrder(b *batch) []uint32 {
+	end := b.seq0 + uint64(len(b.frames))
+	if len(e.runs) < len(b.out) {
+		e.runs = make([][]uint32, len(b.out))
+	}
+	for w, out := range b.out {
+		run := e.runs[w][:0]
+		for i := range out {
+			run = append(run, uint32(w)<<posShift|uint32(i))
+		}
+		byKey := func(x, y uint32) int { return cmpEnv(&out[x&posMask], &out[y&posMask]) }
+		t := len(out)
+		for t > 0 && out[t-1].seq >= end {
+			t--
+		}
+		sorted := true
+		for i := 1; i < t && sorted; i++ {
+			sorted = cmpEnv(&out[i-1], &out[i]) <= 0
+		}
+		switch {
+		case !sorted: // an eviction inside packet handling emitted with its own keys
+			slices.SortStableFunc(run, byKey)
+		case len(out)-t > 1:
+			slices.SortStableFunc(run[t:], byKey)
+		}
+		e.runs[w] = run
+	}
+	order := e.order[:0]
+	heads := e.heads[:0]
+	for range b.out {
+		heads = append(heads, 0)
+	}
+	e.heads = heads
+	runs := e.runs[:len(b.out)]
+	for {
+		best := -1
+		for w, run := range runs {
+			if heads[w] == len(run) {
+				continue
+			}
+			if best < 0 {
+				best = w
+				continue
+			}
+			x, y := run[heads[w]], runs[best][heads[best]]
+			if cmpEnv(&b.out[w][x&posMask], &b.out[best][y&posMask]) < 0 {
+				best = w
 			}
 		}
-		if j == len(out) {
-			out = append(out, *o)
+		if best < 0 {
+			break
 		}
+		order = append(order, runs[best][heads[best]])
+		heads[best]++
 	}
-	slices.SortFunc(out, func(a, b devices.Observation) int {
-		if c := bytes.Compare(a.MAC[:], b.MAC[:]); c != 0 {
-			return c
+	e.order = order
+	return order
+}
+
+// sumTraffic adds up the workers' device traffic of batch b (one sum per
+// worker that saw the device) into one per device and address, latest
+// time, ordered by device and address; nil if there is none.
+func (e *Engine) sumTraffic(b *batch) []devices.Traffic {
+	out := e.traffic[:0]
+	for w := range b.traffic {
+		out = append(out, b.traffic[w]...)
+		b.traffic[w] = b.traffic[w][:0]
+	}
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b devices.Traffic) int {
+			if c := bytes.Compare(a.MAC[:], b.MAC[:]); c != 0 {
+				return c
+			}
+			return a.IP.Compare(b.IP)
+		})
+		// Each worker has one sum per device and address: add up equal
+		// neighbours.
+		n := 1
+		for i := 1; i < len(out); i++ {
+			if p := &out[n-1]; p.MAC == out[i].MAC && p.IP == out[i].IP {
+				p.Up += out[i].Up
+				p.Down += out[i].Down
+				p.TS = max(p.TS, out[i].TS)
+				continue
+			}
+			out[n] = out[i]
+			n++
 		}
-		return a.IP.Compare(b.IP)
-	})
+		out = out[:n]
+	}
 	e.traffic = out
-	if len(out) == 0 {
+	if len(out) == 0 || e.cfg.Devices == nil {
 		return nil
 	}
 	return out

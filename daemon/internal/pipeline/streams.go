@@ -9,6 +9,7 @@ import (
 	"tamon/daemon/internal/dissect/quic"
 	"tamon/daemon/internal/dissect/tls"
 	"tamon/daemon/internal/flow"
+	"tamon/daemon/internal/intern"
 	"tamon/daemon/internal/record"
 )
 
@@ -25,7 +26,8 @@ const (
 	maxOOOSegs  = 8
 	maxOOOBytes = 32 << 10
 	maxApps     = 8192 // application states per worker; beyond, sessions are not dissected
-	maxPipeline = 16   // HTTP requests waiting for their responses
+	appChunk    = 256
+	maxPipeline = 16 // HTTP requests waiting for their responses
 	bufStart    = 2 << 10
 	maxBuffered = 2 << 20 // bytes held in pending-bytes buffers per worker
 )
@@ -71,16 +73,18 @@ type dirStream struct {
 }
 
 type appState struct {
-	kind     uint8
-	hostRank uint8
-	host     string
-	dirs     [2]dirStream
+	host string // interned (streams.hosts): it outlives the records it came from
+	// dirs is the reassembly state of a TLS or HTTP session, nil otherwise
+	// and once a TLS session has read both hellos: most sessions hold only
+	// the small rest of appState for their lifetime.
+	dirs *[2]dirStream
 
-	// TLS
-	tlsRec  *record.TLS
-	chDone  bool
-	shDone  bool
-	tlsDead bool
+	tlsRec *record.TLS     // TLS and QUIC: the record until both hellos are in
+	quic   *quic.Assembler // QUIC: until the ClientHello is read
+
+	// HTTP: requests waiting for their responses; nil except in HTTP
+	// sessions (most sessions are not HTTP)
+	*httpReqs
 
 	// payload signature hits (appid) of the first packets, for the rules
 	// they were computed with
@@ -88,13 +92,12 @@ type appState struct {
 	hits  [maxHits]uint16
 	nhits uint8
 
-	// QUIC
-	quic     *quic.Assembler
+	kind     uint8
+	hostRank uint8
+	chDone   bool // TLS
+	shDone   bool
+	tlsDead  bool
 	quicDone bool
-
-	// HTTP: requests waiting for their responses; nil except in HTTP
-	// sessions (most sessions are not HTTP)
-	*httpReqs
 }
 
 // httpReqs are the requests of a session waiting for their responses,
@@ -121,12 +124,15 @@ type StreamCounters struct {
 
 type streams struct {
 	w          *worker
-	apps       []appState
+	apps       [][]appState // chunks of appChunk, so that growth wastes little
+	napps      int
 	free       []uint32
 	bufs       [][]byte // free buffers
 	held       int      // bytes accounted to buffers in use (see getBuf)
 	asms       []*quic.Assembler
 	reqPool    []*httpReqs
+	dirPool    []*[2]dirStream
+	hosts      intern.Table
 	ch         tls.ClientHello
 	sh         tls.ServerHello
 	req        http.Request
@@ -145,14 +151,16 @@ type streams struct {
 }
 
 func newStreams(w *worker) *streams {
-	return &streams{w: w, scratch: make([]byte, 0, tls.MaxHello), fp: make([]byte, 0, tls.FingerprintRoom+64)}
+	return &streams{w: w, scratch: make([]byte, 0, tls.MaxHello), fp: make([]byte, 0, tls.FingerprintRoom+64),
+		hosts: intern.Table{Max: 4096}}
 }
 
 func (st *streams) state(s *flow.Session) *appState {
 	if s.Ext == 0 {
 		return nil
 	}
-	return &st.apps[s.Ext-1]
+	i := s.Ext - 1
+	return &st.apps[i/appChunk][i%appChunk]
 }
 
 func (st *streams) alloc(s *flow.Session, kind uint8) *appState {
@@ -161,17 +169,28 @@ func (st *streams) alloc(s *flow.Session, kind uint8) *appState {
 		i = st.free[n-1]
 		st.free = st.free[:n-1]
 	} else {
-		if len(st.apps) >= maxApps {
+		if st.napps >= maxApps {
 			st.C.Untracked++
 			return nil
 		}
-		st.apps = append(st.apps, appState{})
-		i = uint32(len(st.apps) - 1)
+		if st.napps%appChunk == 0 {
+			st.apps = append(st.apps, make([]appState, appChunk))
+		}
+		i = uint32(st.napps)
+		st.napps++
 	}
-	a := &st.apps[i]
+	a := &st.apps[i/appChunk][i%appChunk]
 	*a = appState{kind: kind}
 	if kind == kindHTTP {
 		a.httpReqs = st.getReqs()
+	}
+	if kind == kindHTTP || kind == kindTLS {
+		if n := len(st.dirPool); n > 0 {
+			a.dirs = st.dirPool[n-1]
+			st.dirPool = st.dirPool[:n-1]
+		} else {
+			a.dirs = new([2]dirStream)
+		}
 	}
 	s.Ext = i + 1
 	return a
@@ -187,15 +206,28 @@ func (st *streams) release(s *flow.Session) {
 		*a.httpReqs = httpReqs{}
 		st.reqPool = append(st.reqPool, a.httpReqs)
 	}
+	st.putDirs(a)
+	*a = appState{}
+	st.free = append(st.free, s.Ext-1)
+	s.Ext = 0
+}
+
+// putDirs gives back a's reassembly state with its buffers.
+func (st *streams) putDirs(a *appState) {
+	if a.dirs == nil {
+		return
+	}
 	for d := range a.dirs {
 		st.putBuf(a.dirs[d].buf)
 		for _, o := range a.dirs[d].ooo {
 			st.putBuf(o.data)
 		}
 	}
-	*a = appState{}
-	st.free = append(st.free, s.Ext-1)
-	s.Ext = 0
+	*a.dirs = [2]dirStream{}
+	if len(st.dirPool) < 64 {
+		st.dirPool = append(st.dirPool, a.dirs)
+	}
+	a.dirs = nil
 }
 
 // getBuf returns an empty buffer for a direction's pending bytes, or nil
@@ -263,8 +295,8 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 			return
 		}
 	}
-	if a.kind != kindTLS && a.kind != kindHTTP {
-		return
+	if a.dirs == nil {
+		return // not TLS or HTTP, or a TLS session past its hellos
 	}
 	d := &a.dirs[dir-1]
 	if d.dead {
@@ -420,7 +452,7 @@ func (st *streams) udp(p *decode.Packet, s *flow.Session, dir uint8) {
 			r := st.tlsRecord(a, s, p.TS, "quic", true)
 			st.w.fillClientHello(r, &st.ch, true)
 			if st.ch.SNILen > 0 && a.hostRank < rankQUIC {
-				a.host, a.hostRank = r.SNI, rankQUIC
+				a.host, a.hostRank = st.hosts.String(r.SNI), rankQUIC
 			}
 			st.emitTLS(a, s)
 		}
@@ -568,7 +600,7 @@ func (st *streams) tlsData(a *appState, d *dirStream, s *flow.Session, dir uint8
 		r := st.tlsRecord(a, s, ts, "tcp", false)
 		w.fillClientHello(r, &st.ch, false)
 		if st.ch.SNILen > 0 && a.hostRank < rankTLS {
-			a.host, a.hostRank = r.SNI, rankTLS
+			a.host, a.hostRank = st.hosts.String(r.SNI), rankTLS
 		}
 	} else {
 		if tls.ParseServerHello(msg, &st.sh) != nil {
@@ -585,6 +617,9 @@ func (st *streams) tlsData(a *appState, d *dirStream, s *flow.Session, dir uint8
 	done()
 	if a.chDone && a.shDone {
 		st.emitTLS(a, s)
+	}
+	if a.dirs[0].dead && a.dirs[1].dead {
+		st.putDirs(a) // nothing more to read: keep only the small state
 	}
 }
 
@@ -720,7 +755,7 @@ func (st *streams) request(a *appState, d *dirStream, s *flow.Session, ts int64)
 	r.UserAgent = w.arena.String(http.Unfold(w.scratch[:0], q.UserAgent))
 	r.Referer = w.arena.String(http.Unfold(w.scratch[:0], q.Referer))
 	if a.hostRank < rankHTTP && len(q.Host) > 0 {
-		a.host, a.hostRank = hostOnly(r.Host), rankHTTP
+		a.host, a.hostRank = st.hosts.String(hostOnly(r.Host)), rankHTTP
 	}
 	if a.nreq == maxPipeline {
 		// Too many unanswered: write the oldest without its response.

@@ -102,17 +102,11 @@ func (w *worker) process(b *batch) {
 	// Expiry and flush records sort after every packet of the batch.
 	w.seq = b.seq0 + uint64(len(b.frames))
 	w.expiry = true
-	if obs := w.tally.Observations(); len(obs) > 0 {
-		// Per-device traffic of the batch, in first-seen order.
-		cp := append([]devices.Observation(nil), obs...)
-		for i := range cp {
-			// Ordered by time, device and address, not by worker, so that
-			// the output does not depend on the number of workers; two
-			// workers' sums for the same device and time commute.
-			o := &cp[i]
-			*w.out = append(*w.out, envelope{seq: w.seq, sub1: o.TS - 1<<62, sub2: obsKey(o), obs: o})
-		}
-		w.tally.Reset()
+	// Per-device traffic of the batch: the merger sums the workers' tallies
+	// (Engine.sumTraffic) and applies them after the batch's packets.
+	b.traffic[w.id] = append(b.traffic[w.id][:0], w.tally.Traffic()...)
+	if len(b.traffic[w.id]) > 0 && w.tally.Reset() {
+		w.table.Each(func(s *flow.Session) { s.Acct = 0 })
 	}
 	if b.now > 0 {
 		w.table.Expire(b.now)
@@ -134,12 +128,14 @@ const teredoPort = 3544
 // batch), and DHCP and mDNS messages (one observation each).
 func (w *worker) device(p *decode.Packet, s *flow.Session, dir uint8) {
 	if s.ClientMAC != ([6]byte{}) {
-		cip, _, _, _ := s.Ends()
 		up, down := uint64(p.IPLen), uint64(0)
 		if dir == 2 {
 			up, down = 0, uint64(p.IPLen)
 		}
-		w.tally.Add(s.ClientMAC, addrOf(cip, s.Key.Family), p.TS/1e6, up, down)
+		if !w.tally.AddCached(s.Acct, p.TS/1e6, up, down) {
+			cip, _, _, _ := s.Ends()
+			w.tally.AddFlow(&s.Acct, s.ClientMAC, addrOf(cip, s.Key.Family), p.TS/1e6, up, down)
+		}
 	}
 	if p.Proto != 17 || len(p.Payload) == 0 {
 		return
@@ -160,19 +156,6 @@ func (w *worker) device(p *decode.Packet, s *flow.Session, dir uint8) {
 		o := obs
 		w.emitObs(&o)
 	}
-}
-
-// obsKey is a stable hash of an observation's device and address.
-func obsKey(o *devices.Observation) uint64 {
-	h := uint64(14695981039346656037)
-	for _, b := range o.MAC {
-		h = (h ^ uint64(b)) * 1099511628211
-	}
-	a := o.IP.As16()
-	for _, b := range a {
-		h = (h ^ uint64(b)) * 1099511628211
-	}
-	return h
 }
 
 // emitObs queues a device observation in packet order.
@@ -243,7 +226,9 @@ func (w *worker) packet(p *decode.Packet) {
 	switch p.Proto {
 	case 6, 17:
 	case 1, 58:
-		w.icmpT.packet(p)
+		if !w.cfg.Minimal {
+			w.icmpT.packet(p)
+		}
 		return
 	default:
 		return
@@ -254,6 +239,8 @@ func (w *worker) packet(p *decode.Packet) {
 	}
 	if p.SrcPort == 53 || p.DstPort == 53 {
 		w.dns.packet(p, s, dir)
+	} else if w.cfg.Minimal {
+		return
 	} else if p.Proto == 6 {
 		w.streams.tcp(p, s, dir)
 	} else {
