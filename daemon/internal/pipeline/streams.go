@@ -315,6 +315,9 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 		}
 		d.started, d.next = true, p.Seq+uint32(p.PayloadLen)
 		st.deliver(a, d, s, dir, data, p.TS)
+		if a.dirs == nil {
+			return // the hellos are in: d was given back
+		}
 		if !d.dead && !skipCut(a, d, data, p.PayloadLen-len(data)) {
 			st.gap(a, d, s, dir)
 		}
@@ -358,8 +361,9 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 	}
 	d.next += uint32(len(data))
 	st.deliver(a, d, s, dir, data, p.TS)
-	// Segments that waited may now follow.
-	for progress := true; progress && len(d.ooo) > 0 && !d.dead; {
+	// Segments that waited may now follow (unless the state was given
+	// back: a TLS session past its hellos).
+	for progress := true; progress && a.dirs != nil && len(d.ooo) > 0 && !d.dead; {
 		progress = false
 		for i := 0; i < len(d.ooo); i++ {
 			o := d.ooo[i]
