@@ -189,7 +189,9 @@ func RemoveStale() error {
 func deleteNS(name string) error {
 	if out, err := exec.Command("ip", "netns", "pids", name).Output(); err == nil {
 		for _, p := range strings.Fields(string(out)) {
-			if pid, err := strconv.Atoi(p); err == nil {
+			// This process is listed when its main thread ran InNS:
+			// the Go runtime keeps a locked main thread where it was.
+			if pid, err := strconv.Atoi(p); err == nil && pid != os.Getpid() {
 				syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
@@ -311,6 +313,13 @@ func (l *Lab) topology() error {
 	}
 	for _, c := range l.Clients {
 		sysctls[c.NS] = []string{"net.ipv4.tcp_timestamps=0", "net.ipv4.tcp_sack=0"}
+	}
+	// Bridged frames skip iptables, as on OpenWrt (no br_netfilter):
+	// where the module is loaded it would check IP headers on br-lan and
+	// drop broken frames before the capture sees them.
+	if _, err := os.Stat("/proc/sys/net/bridge/bridge-nf-call-iptables"); err == nil {
+		sysctls[r] = append(sysctls[r], "net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0",
+			"net.bridge.bridge-nf-call-arptables=0")
 	}
 	for ns, kv := range sysctls {
 		for _, v := range kv {

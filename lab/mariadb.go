@@ -79,6 +79,9 @@ func (m *MariaDB) Start(ctx context.Context) error {
 	})
 }
 
+// Running reports whether the server process runs.
+func (m *MariaDB) Running() bool { return m.proc != nil && m.proc.Running() }
+
 // Kill stops the server at once (SIGKILL: a crash, transactions in flight
 // get no answer) and waits for its exit.
 func (m *MariaDB) Kill() {
