@@ -160,7 +160,7 @@ type tlBlock struct {
 type Table struct {
 	cfg     Config
 	chunks  [][]Session
-	tlHeads [][]tlHead  // timeline heads, allocated in chunks as needed
+	tlHeads [][]tlHead // timeline heads, allocated in chunks as needed
 	nheads  uint32
 	freeHd  []uint32
 	blocks  [][]tlBlock // timeline blocks after the head, likewise
