@@ -15,7 +15,7 @@ import (
 )
 
 // fileBufSize is the read buffer in front of the file.
-const fileBufSize = 1 << 20
+const fileBufSize = 256 << 10
 
 // File magics, as the first four bytes read big-endian.
 const (

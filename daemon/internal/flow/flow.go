@@ -137,9 +137,19 @@ type Counters struct {
 const chunkBits = 10
 const chunkSize = 1 << chunkBits
 
-// Timelines are kept in blocks of blockSteps steps, chained, so that a
-// short session holds one block and only long ones hold more.
-const blockSteps = 16
+// Timelines are kept in a small head block of headSteps steps, then
+// chained blocks of blockSteps, so that a short session (most of them)
+// holds only the head and the default timeline of 32 fits in a head and
+// one block.
+const (
+	headSteps  = 8
+	blockSteps = 24
+)
+
+type tlHead struct {
+	steps [headSteps]record.Step
+	next  uint32 // first block + 1
+}
 
 type tlBlock struct {
 	steps [blockSteps]record.Step
@@ -150,7 +160,10 @@ type tlBlock struct {
 type Table struct {
 	cfg     Config
 	chunks  [][]Session
-	blocks  [][]tlBlock // timeline blocks, allocated in chunks as needed
+	tlHeads [][]tlHead // timeline heads, allocated in chunks as needed
+	nheads  uint32
+	freeHd  []uint32
+	blocks  [][]tlBlock // timeline blocks after the head, likewise
 	nblocks uint32
 	freeBlk []uint32
 	nalloc  uint32 // sessions ever allocated (slab high-water mark)
@@ -195,7 +208,14 @@ func (t *Table) at(i uint32) *Session { return &t.chunks[i>>chunkBits][i&(chunkS
 // AppendTimeline appends the timeline of s to dst.
 func (t *Table) AppendTimeline(dst []record.Step, s *Session) []record.Step {
 	n := int(s.ntl)
-	for b := s.tl; b != 0 && n > 0; {
+	if s.tl == 0 || n == 0 {
+		return dst
+	}
+	h := t.head(s.tl - 1)
+	k := min(n, headSteps)
+	dst = append(dst, h.steps[:k]...)
+	n -= k
+	for b := h.next; b != 0 && n > 0; {
 		blk := t.block(b - 1)
 		k := min(n, blockSteps)
 		dst = append(dst, blk.steps[:k]...)
@@ -203,6 +223,23 @@ func (t *Table) AppendTimeline(dst []record.Step, s *Session) []record.Step {
 		b = blk.next
 	}
 	return dst
+}
+
+func (t *Table) head(i uint32) *tlHead { return &t.tlHeads[i>>chunkBits][i&(chunkSize-1)] }
+
+func (t *Table) allocHead() uint32 {
+	if n := len(t.freeHd); n > 0 {
+		i := t.freeHd[n-1]
+		t.freeHd = t.freeHd[:n-1]
+		t.head(i).next = 0
+		return i
+	}
+	i := t.nheads
+	if int(i>>chunkBits) == len(t.tlHeads) {
+		t.tlHeads = append(t.tlHeads, make([]tlHead, chunkSize))
+	}
+	t.nheads++
+	return i
 }
 
 func (t *Table) block(i uint32) *tlBlock { return &t.blocks[i>>chunkBits][i&(chunkSize-1)] }
@@ -225,32 +262,48 @@ func (t *Table) allocBlock() uint32 {
 // addStep appends st to the timeline of s.
 func (t *Table) addStep(s *Session, st record.Step) {
 	n := int(s.ntl)
-	if n%blockSteps == 0 {
+	if n == 0 {
+		s.tl = t.allocHead() + 1
+	}
+	h := t.head(s.tl - 1)
+	if n < headSteps {
+		h.steps[n] = st
+		s.ntl++
+		return
+	}
+	m := n - headSteps
+	if m%blockSteps == 0 {
 		nb := t.allocBlock() + 1
-		if n == 0 {
-			s.tl = nb
+		if m == 0 {
+			h.next = nb
 		} else {
-			b := t.block(s.tl - 1)
+			b := t.block(h.next - 1)
 			for b.next != 0 {
 				b = t.block(b.next - 1)
 			}
 			b.next = nb
 		}
 	}
-	b := t.block(s.tl - 1)
-	for k := n / blockSteps; k > 0; k-- {
+	b := t.block(h.next - 1)
+	for k := m / blockSteps; k > 0; k-- {
 		b = t.block(b.next - 1)
 	}
-	b.steps[n%blockSteps] = st
+	b.steps[m%blockSteps] = st
 	s.ntl++
 }
 
 func (t *Table) freeBlocks(s *Session) {
-	for b := s.tl; b != 0; {
+	if s.tl == 0 {
+		return
+	}
+	h := t.head(s.tl - 1)
+	for b := h.next; b != 0; {
 		next := t.block(b - 1).next
 		t.freeBlk = append(t.freeBlk, b-1)
 		b = next
 	}
+	t.freeHd = append(t.freeHd, s.tl-1)
+	s.tl = 0
 }
 
 func (t *Table) indexOf(s *Session) uint32 {

@@ -434,7 +434,7 @@ func (e *Engine) readBatches(ctx context.Context, src capture.BatchReader, ins [
 }
 
 // fileBatchBytes is the buffer of a batch read straight from a file.
-const fileBatchBytes = 512 << 10
+const fileBatchBytes = 256 << 10
 
 // read is the reader loop; it returns the source's final error.
 func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch) error {
@@ -850,7 +850,7 @@ func (e *Engine) flushSessions() error {
 
 // flushChunk is how many records a worker hands over at a time when it
 // flushes its table.
-const flushChunk = 1024
+const flushChunk = 256
 
 // cmpSession orders sessions by start time, then 5-tuple hash, then key.
 func cmpSession(a, b *flow.Session) int {
