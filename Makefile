@@ -11,7 +11,7 @@ BENCH_PACKETS ?= 1000000
 
 export CGO_ENABLED=0
 
-.PHONY: all setup build test race unit lint cross fuzz bench clean lab
+.PHONY: all setup build test race unit lint cross fuzz bench clean lab soak
 
 all: build
 
@@ -59,6 +59,12 @@ lint:
 # clients and servers, MariaDB and SQLite, and the failure drills (root).
 lab:
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m -v ./lab/
+
+# The lab's mixed traffic for DURATION (not in CI), printing tamond's RSS,
+# goroutines, threads, open files and queue depths every minute (root).
+DURATION ?= 10m
+soak:
+	$(GO) run ./lab/cmd/tamon-soak -duration $(DURATION)
 
 # OpenWrt targets: amd64, arm64, arm (v7), mipsle and mips (soft float).
 cross:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"net/http"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,6 +112,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	p := promWriter{bw}
 
 	p.one("tamon_uptime_seconds", "gauge", "Seconds since the API started.", s.opts.Now().Sub(s.start).Seconds())
+	p.one("tamon_goroutines", "gauge", "Goroutines of the daemon (a leak shows as steady growth).", float64(runtime.NumGoroutine()))
 	var es pipeline.Stats
 	if s.opts.Engine != nil {
 		es = s.opts.Engine.Stats()
