@@ -745,8 +745,8 @@ func (e *Engine) sumTraffic(b *batch) []devices.Traffic {
 	}
 	if len(out) > 1 {
 		slices.SortFunc(out, func(a, b devices.Traffic) int {
-			if c := bytes.Compare(a.MAC[:], b.MAC[:]); c != 0 {
-				return c
+			if a.MAC != b.MAC {
+				return bytes.Compare(a.MAC[:], b.MAC[:])
 			}
 			return a.IP.Compare(b.IP)
 		})
