@@ -51,9 +51,10 @@ func TestTally(t *testing.T) {
 	}
 }
 
-// TestTallyHints: flows that keep a hint add to their device's entry
-// without a lookup within a batch, never to another batch's entry, and
-// Reset asks for the hints to be cleared when the generation wraps.
+// TestTallyHints: a flow that keeps a hint looks its device entry up once,
+// not once per batch; the sums are per batch; when the Tally starts afresh
+// (MaxEntries reached) hints stop matching and the batch's sums survive;
+// Reset asks for the hints to be cleared when the epoch wraps.
 func TestTallyHints(t *testing.T) {
 	type flowState struct {
 		mac  [6]byte
@@ -66,9 +67,7 @@ func TestTallyHints(t *testing.T) {
 		{mac: [6]byte{0, 0x1b, 0x21, 0, 0, 2}, ip: netip.MustParseAddr("192.0.2.2")},
 	}
 	var tl Tally
-	wraps := 0
-	for batch := range 70_000 { // past one wrap of the 16-bit generation
-		lookups := 0
+	packets := func() (lookups int) {
 		for i := range 9 {
 			f := flows[i%len(flows)]
 			if !tl.AddCached(f.hint, t0+int64(i), 10, 1) {
@@ -76,27 +75,57 @@ func TestTallyHints(t *testing.T) {
 				lookups++
 			}
 		}
-		if lookups != len(flows) {
-			t.Fatalf("batch %d: %d lookups, want one per flow (%d)", batch, lookups, len(flows))
-		}
+		return lookups
+	}
+	check := func(batch int, extra int) {
+		t.Helper()
 		obs := tl.Traffic()
-		if len(obs) != len(flows) {
-			t.Fatalf("batch %d: %d entries, want %d", batch, len(obs), len(flows))
+		if len(obs) != len(flows)+extra {
+			t.Fatalf("batch %d: %d sums, want %d", batch, len(obs), len(flows)+extra)
 		}
-		for j, o := range obs {
-			if o.MAC != flows[j].mac || o.IP != flows[j].ip || o.Up != 30 || o.Down != 3 {
-				t.Fatalf("batch %d: entry %d = %+v", batch, j, o)
-			}
-		}
-		if tl.Reset() {
-			wraps++
-			for _, f := range flows {
-				f.hint = 0
+		for j, f := range flows {
+			o := obs[j]
+			if o.MAC != f.mac || o.IP != f.ip || o.Up != 30 || o.Down != 3 || o.TS != t0+int64(6+j) {
+				t.Fatalf("batch %d: sum %d = %+v", batch, j, o)
 			}
 		}
 	}
-	if wraps != 1 {
-		t.Errorf("%d generation wraps in 70,000 batches, want 1", wraps)
+	for batch := range 100 {
+		want := 0
+		if batch == 0 {
+			want = len(flows)
+		}
+		if n := packets(); n != want {
+			t.Fatalf("batch %d: %d lookups, want %d", batch, n, want)
+		}
+		check(batch, 0)
+		if tl.Reset() {
+			t.Fatalf("batch %d: Reset asks to clear hints", batch)
+		}
+	}
+	// A batch that brings MaxEntries new pairs: the Tally starts afresh in
+	// its middle, keeping what the batch summed so far.
+	packets()
+	for i := range MaxEntries {
+		tl.Add([6]byte{0, 0x1b, 0x21, 1, byte(i >> 8), byte(i)}, netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), t0, 1, 0)
+	}
+	if n := packets(); n != len(flows) {
+		t.Fatalf("after starting afresh: %d lookups, want %d", n, len(flows))
+	}
+	obs := tl.Traffic()
+	var up uint64
+	for _, o := range obs {
+		up += o.Up
+	}
+	if want := uint64(2*30*len(flows) + MaxEntries); up != want {
+		t.Errorf("bytes up in the batch that started afresh: %d, want %d", up, want)
+	}
+	tl.Reset()
+	// The epoch wraps: Reset says so once.
+	tl.epoch = 0xffff
+	tl.drop()
+	if !tl.Reset() || tl.Reset() {
+		t.Error("Reset does not report the epoch wrap exactly once")
 	}
 }
 
@@ -133,7 +162,7 @@ func BenchmarkTrafficPerPacket(b *testing.B) {
 
 // BenchmarkTrafficPerPacketFlows is the same with the engine's hints: 64
 // flows of 16 devices interleaved, each flow keeping its hint, so that only
-// a flow's first packet in a batch looks its device up. ns/op is per packet.
+// a flow's first packet looks its device up. ns/op is per packet.
 func BenchmarkTrafficPerPacketFlows(b *testing.B) {
 	inv := New(Config{})
 	var tl Tally

@@ -178,6 +178,7 @@ type Engine struct {
 	records    atomic.Uint64
 	src        atomic.Pointer[capture.Source]
 	stop       context.CancelFunc // stops the reader when a sink fails
+	outer      context.Context    // Run's caller's context
 	recsBuf    []record.Record    // merger's scratch
 
 	lastPurge int64           // packet time (ms) of the last device purge
@@ -326,6 +327,7 @@ func (e *Engine) Names() *namemap.Map { return e.names }
 // processed), or the first sink error.
 func (e *Engine) Run(ctx context.Context, src capture.Source) error {
 	e.src.Store(&src)
+	e.outer = ctx
 	ctx, e.stop = context.WithCancel(ctx)
 	defer e.stop()
 	var wg sync.WaitGroup
@@ -424,13 +426,21 @@ func (e *Engine) readBatches(ctx context.Context, src capture.BatchReader, ins [
 		e.dispatch(b, ins)
 	}
 	final := finalEOF
-	if ctx.Err() != nil {
+	if e.stopping(ctx) {
 		final = finalShutdown
 	}
 	b := <-e.free
 	b.seq0, b.final, b.now = seq, final, now
 	e.dispatch(b, ins)
 	return srcErr
+}
+
+// stopping reports whether Run was asked to stop: its own context (a sink
+// failed) or the caller's. The caller's is checked too because a source
+// may end on the caller's cancellation (a live source closed at shutdown)
+// a moment before the cancellation reaches Run's derived context.
+func (e *Engine) stopping(ctx context.Context) bool {
+	return ctx.Err() != nil || e.outer.Err() != nil
 }
 
 // fileBatchBytes is the buffer of a batch read straight from a file.
@@ -547,7 +557,7 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 	}
 	// The final batch: flush everything still open.
 	final := finalEOF
-	if ctx.Err() != nil {
+	if e.stopping(ctx) {
 		final = finalShutdown
 		if e.cfg.Live {
 			now = lastPkt + int64(time.Since(lastWall))
@@ -745,8 +755,8 @@ func (e *Engine) sumTraffic(b *batch) []devices.Traffic {
 	}
 	if len(out) > 1 {
 		slices.SortFunc(out, func(a, b devices.Traffic) int {
-			if c := bytes.Compare(a.MAC[:], b.MAC[:]); c != 0 {
-				return c
+			if a.MAC != b.MAC {
+				return bytes.Compare(a.MAC[:], b.MAC[:])
 			}
 			return a.IP.Compare(b.IP)
 		})

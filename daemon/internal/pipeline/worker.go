@@ -105,7 +105,7 @@ func (w *worker) process(b *batch) {
 	// Per-device traffic of the batch: the merger sums the workers' tallies
 	// (Engine.sumTraffic) and applies them after the batch's packets.
 	b.traffic[w.id] = append(b.traffic[w.id][:0], w.tally.Traffic()...)
-	if len(b.traffic[w.id]) > 0 && w.tally.Reset() {
+	if w.tally.Reset() {
 		w.table.Each(func(s *flow.Session) { s.Acct = 0 })
 	}
 	if b.now > 0 {
