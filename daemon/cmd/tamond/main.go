@@ -17,7 +17,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -69,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&o.sensor, "sensor", "", "sensor `name` written in every record (default: main.sensor, else the host name)")
 	fl.IntVar(&o.workers, "workers", 0, "analysis `goroutines` (default: main.workers, else one per CPU up to 4)")
 	fl.BoolVar(&o.version, "version", false, "print the version and exit")
-	fl.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
+	fl.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile to `file` (for performance work; builds with -tags pprof only)")
 	fl.Float64Var(&o.replay, "replay", 0, "with -r: replay the file at `speed` times its captured pace (idle gaps cut to 1 s),\n"+
 		"packets stamped with the time they are replayed, serving the API and reloading on SIGHUP as the daemon does;\n"+
 		"after the file, keep serving until SIGINT or SIGTERM")
@@ -185,17 +184,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	})
 
 	if o.cpuprof != "" {
-		f, err := os.Create(o.cpuprof)
+		stopProfile, err := startCPUProfile(o.cpuprof)
 		if err != nil {
 			fmt.Fprintln(stderr, "tamond:", err)
 			return 1
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			fmt.Fprintln(stderr, "tamond: start CPU profile:", err)
-			return 1
-		}
-		defer pprof.StopCPUProfile()
+		defer stopProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -143,3 +143,13 @@ func TestReadIntoSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// goldenCapture returns the name of one capture in testdata.
+func goldenCapture(t *testing.T) string {
+	t.Helper()
+	pcaps, _ := filepath.Glob("testdata/*.pcap")
+	if len(pcaps) == 0 {
+		t.Fatal("no captures in testdata")
+	}
+	return filepath.Base(pcaps[0])
+}
