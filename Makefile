@@ -6,6 +6,9 @@ PKGS     := ./...
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
+# The flags of the tamond binaries that ship (no HTTP/2, no inlining outside
+# the per-packet path: see the file); make cross, size and ipk use them.
+TAMOND_GOFLAGS := $(shell grep -v '^[[:space:]]*[\#]' mk/tamond.goflags)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKETS ?= 1000000
 
@@ -66,13 +69,14 @@ DURATION ?= 10m
 soak:
 	$(GO) run ./lab/cmd/tamon-soak -duration $(DURATION)
 
-# OpenWrt targets: amd64, arm64, arm (v7), mipsle and mips (soft float).
+# OpenWrt targets: amd64, arm64, arm (v7), mipsle and mips (soft float),
+# built as they ship (mk/tamond.goflags).
 cross:
 	@mkdir -p dist
 	@set -e; for t in amd64: arm64: arm:7 mipsle:softfloat mips:softfloat; do \
 		arch=$${t%%:*}; v=$${t#*:}; \
 		env GOOS=linux GOARCH=$$arch GOARM=$$( [ $$arch = arm ] && echo $$v ) GOMIPS=$$( case $$arch in mips*) echo $$v;; esac ) \
-			$(GO) build $(GOFLAGS_BUILD) -o dist/tamond-linux-$$arch ./daemon/cmd/tamond; \
+			$(GO) build $(GOFLAGS_BUILD) $(TAMOND_GOFLAGS) -o dist/tamond-linux-$$arch ./daemon/cmd/tamond; \
 		printf '%-8s %s bytes\n' $$arch $$(stat -c %s dist/tamond-linux-$$arch); \
 	done
 

@@ -6,7 +6,9 @@
 #                    and luci-i18n-tamon-zh-cn_<version>_all.ipk (the .po
 #                    compiled to .lmo), without the OpenWrt SDK (scripts/ipk)
 #   make size        stripped tamond size per architecture (BENCHMARKS.md);
-#                    fails if the MIPS binary reaches the ceiling in scripts/ipk (14 MB; target 10 MB)
+#                    fails if a MIPS binary reaches 10 MB (MaxMIPSSize in scripts/ipk)
+#
+# tamond is built with the flags of mk/tamond.goflags (scripts/ipk reads it).
 #   make openwrt-lint  shellcheck of the init script and scripts/*.sh
 #
 # IPK_ARCHS picks architectures, e.g. make ipk IPK_ARCHS="mipsel_24kc

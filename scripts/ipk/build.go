@@ -68,16 +68,45 @@ func (t Target) Env() []string {
 	return env
 }
 
-// BuildTamond builds a stripped, path-trimmed tamond for t at out, stamped
-// with version (what tamond -version prints), then checks the result with
-// CheckELF.
+// GoFlagsFile holds the Go flags of the tamond binaries that ship (build
+// tags, per-package compiler flags), relative to the repository root; the
+// Makefile and openwrt/Makefile read it too.
+const GoFlagsFile = "mk/tamond.goflags"
+
+// GoFlags returns the flags of GoFlagsFile: one per line, without blank
+// lines and # comments.
+func GoFlags(repo string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(repo, GoFlagsFile))
+	if err != nil {
+		return nil, fmt.Errorf("read the Go flags of tamond: %w", err)
+	}
+	var flags []string
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if strings.ContainsAny(line, " \t") || !strings.HasPrefix(line, "-") {
+			return nil, fmt.Errorf("%s:%d: %q is not one flag without spaces", GoFlagsFile, i+1, line)
+		}
+		flags = append(flags, line)
+	}
+	return flags, nil
+}
+
+// BuildTamond builds a stripped, path-trimmed tamond for t at out with the
+// flags of GoFlagsFile, stamped with version (what tamond -version prints),
+// then checks the result with CheckELF.
 func BuildTamond(repo, out string, t Target, version string) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return fmt.Errorf("build tamond for %s: %w", t.Arch, err)
 	}
-	cmd := exec.Command("go", "build", "-trimpath",
-		"-ldflags", "-s -w -X main.version="+version,
-		"-o", out, "./daemon/cmd/tamond")
+	flags, err := GoFlags(repo)
+	if err != nil {
+		return fmt.Errorf("build tamond for %s: %w", t.Arch, err)
+	}
+	args := append([]string{"build", "-trimpath", "-ldflags", "-s -w -X main.version=" + version}, flags...)
+	cmd := exec.Command("go", append(args, "-o", out, "./daemon/cmd/tamond")...)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), t.Env()...)
 	var stderr bytes.Buffer

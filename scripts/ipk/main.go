@@ -35,14 +35,16 @@ import (
 	"strings"
 )
 
-// MaxMIPSSize is the ceiling for a stripped MIPS tamond. The target is
-// 10 MB (16 MB-flash ath79 and ramips routers have about that much room);
-// with the database store (database/sql, the MySQL driver and the TLS
-// stack it pulls in: about 3.9 MB) and the API (net/http, WebSocket: about
-// 2 MB) the binary is 13.0 MB, of which gopacket's layers package alone is
-// 4 MB (it registers every layer type). This ceiling stops further growth
-// until that is brought back under 10 MB.
-const MaxMIPSSize = 14_000_000
+// MaxMIPSSize is the ceiling for a stripped MIPS tamond: 10 MB, what
+// 16 MB-flash ath79 and ramips routers have room for (issue 7). The
+// binary holds the database store (database/sql, the MySQL driver and the
+// TLS stack it pulls in) and the API (net/http, WebSocket); it fits
+// because tamon decodes packets and reads capture files with its own code
+// rather than gopacket's layers and pcapgo packages (whose initialisation
+// tables were a tenth of the binary), and because of the flags in
+// GoFlagsFile (no HTTP/2, no inlining outside the per-packet path).
+// BENCHMARKS.md has the figures.
+const MaxMIPSSize = 10_000_000
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

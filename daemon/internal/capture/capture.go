@@ -174,7 +174,7 @@ type Source interface {
 	// Every error but ErrTimeout is final: later calls return it again.
 	//
 	// Next does not allocate in the steady state. Exceptions: a file
-	// record (pcapng block) longer than the 1 MiB read buffer takes a
+	// record (pcapng block) longer than the read buffer (256 KiB) takes a
 	// buffer of its size, once; live frames whose VLAN tag the kernel
 	// stripped (gopacket's afpacket puts the tag back into a new buffer).
 	Next(f *Frame) error
