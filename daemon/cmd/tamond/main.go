@@ -158,9 +158,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	out := bufio.NewWriterSize(stdout, 256<<10)
 	var sinks []pipeline.Sink
+	var js *jsonSink
 	var db *store.Store
 	if o.json {
-		sinks = append(sinks, &jsonSink{w: out, flushEach: live})
+		js = newJSONSink(out, live)
+		sinks = append(sinks, js)
 	} else {
 		sc := cfg.Storage
 		db, err = store.Open(context.Background(), store.Config{Driver: sc.Driver, Path: sc.Path, Host: sc.Host,
@@ -251,6 +253,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 	runErr := eng.Run(ctx, src)
+	if js != nil {
+		if err := js.Close(); err != nil && runErr == nil {
+			runErr = fmt.Errorf("write records: %w", err)
+		}
+	}
 	if err := out.Flush(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("write records: %w", err)
 	}
@@ -420,25 +427,4 @@ func (l *lateSink) Write(recs []record.Record) error {
 		return nil
 	}
 	return to.Write(recs)
-}
-
-// jsonSink writes records as JSON Lines.
-type jsonSink struct {
-	w         *bufio.Writer
-	buf       []byte
-	flushEach bool
-}
-
-func (s *jsonSink) Write(recs []record.Record) error {
-	for _, r := range recs {
-		s.buf = r.AppendJSON(s.buf[:0])
-		s.buf = append(s.buf, '\n')
-		if _, err := s.w.Write(s.buf); err != nil {
-			return err
-		}
-	}
-	if s.flushEach {
-		return s.w.Flush()
-	}
-	return nil
 }
