@@ -250,6 +250,7 @@ type bucket struct {
 
 // counter is a per-device usage total of one host or app.
 type counter struct {
+	name            string // its key in the map
 	sessions, bytes uint64
 }
 
@@ -288,6 +289,11 @@ type device struct {
 	apps   map[string]*counter
 	hosts  map[string]*counter
 	visits map[visitKey]*Visit
+	// lastVisit is the entry visitEntry touched last (nil after entries
+	// were deleted): a device's records come in runs for the same name.
+	lastVisit *Visit
+	// lastHost is the hosts counter that Session touched last.
+	lastHost *counter
 
 	emitted   bool  // a record was made at least once
 	dirty     bool  // facts changed since the last record
@@ -882,6 +888,7 @@ func (inv *Inventory) Purge(now int64) {
 				delete(d.visits, k)
 			}
 		}
+		d.lastVisit = nil
 		d.n4 = keepAddrs(d.v4[:d.n4], limit)
 		d.n6 = keepAddrs(d.v6[:d.n6], limit)
 	}

@@ -58,7 +58,14 @@ func (inv *Inventory) Session(s *record.Session) {
 		inv.count(&d.apps, s.App, 1, bytes)
 	}
 	if host := hostName(s.Host); host != "" {
-		inv.count(&d.hosts, host, 1, bytes)
+		// A device's sessions come in runs to the same host: its counter
+		// is kept at hand (counters are never deleted).
+		if c := d.lastHost; c != nil && c.name == host {
+			c.sessions++
+			c.bytes += bytes
+		} else {
+			d.lastHost = inv.count(&d.hosts, host, 1, bytes)
+		}
 		inv.visitEntry(d, host, inv.dayOf(s.StartTS), s.StartTS, max(s.EndTS, s.StartTS), 1, bytes, 0)
 	}
 }
@@ -145,7 +152,7 @@ func hostName(h string) string {
 
 // count adds to the counter of name in *m, made on first use. Past
 // MaxHosts names, new names count under Other.
-func (inv *Inventory) count(m *map[string]*counter, name string, sessions, bytes uint64) {
+func (inv *Inventory) count(m *map[string]*counter, name string, sessions, bytes uint64) *counter {
 	if *m == nil {
 		*m = make(map[string]*counter)
 	}
@@ -156,16 +163,25 @@ func (inv *Inventory) count(m *map[string]*counter, name string, sessions, bytes
 			c = (*m)[Other]
 		}
 		if c == nil {
-			c = &counter{}
-			(*m)[strings.Clone(name)] = c
+			c = &counter{name: strings.Clone(name)}
+			(*m)[c.name] = c
 		}
 	}
 	c.sessions += sessions
 	c.bytes += bytes
+	return c
 }
 
 // visitEntry merges one visit into d's history.
 func (inv *Inventory) visitEntry(d *device, name string, day, first, last int64, sessions, bytes, lookups uint64) {
+	if v := d.lastVisit; v != nil && v.Day == day && v.Name == name {
+		v.FirstSeen = min(v.FirstSeen, first)
+		v.LastSeen = max(v.LastSeen, last)
+		v.Sessions += sessions
+		v.Bytes += bytes
+		v.Lookups += lookups
+		return
+	}
 	if d.visits == nil {
 		d.visits = make(map[visitKey]*Visit)
 	}
@@ -184,6 +200,7 @@ func (inv *Inventory) visitEntry(d *device, name string, day, first, last int64,
 	v.Sessions += sessions
 	v.Bytes += bytes
 	v.Lookups += lookups
+	d.lastVisit = v
 }
 
 // dropOldestDay removes the entries of d's oldest day if that day is before
@@ -201,6 +218,7 @@ func dropOldestDay(d *device, day int64) bool {
 			delete(d.visits, k)
 		}
 	}
+	d.lastVisit = nil
 	return true
 }
 

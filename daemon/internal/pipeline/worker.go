@@ -42,10 +42,11 @@ type worker struct {
 	pub atomic.Pointer[WorkerStats]
 
 	// device observations (only when cfg.Devices is set)
-	tally   devices.Tally
-	dhcpMsg dhcp.Message
-	mdnsP   mdns.Parser
-	mdnsI   mdns.Info
+	tally     devices.Tally
+	trafficAt int64 // b.now when the tally was last handed over
+	dhcpMsg   dhcp.Message
+	mdnsP     mdns.Parser
+	mdnsI     mdns.Info
 
 	activeReq chan chan []record.Session // Engine.Active asks here; answered between batches
 
@@ -102,11 +103,17 @@ func (w *worker) process(b *batch) {
 	// Expiry and flush records sort after every packet of the batch.
 	w.seq = b.seq0 + uint64(len(b.frames))
 	w.expiry = true
-	// Per-device traffic of the batch: the merger sums the workers' tallies
-	// (Engine.sumTraffic) and applies them after the batch's packets.
-	b.traffic[w.id] = append(b.traffic[w.id][:0], w.tally.Traffic()...)
-	if w.tally.Reset() {
-		w.table.Each(func(s *flow.Session) { s.Acct = 0 })
+	// Per-device traffic: the tally sums a second of packet time (or up to
+	// the end of input), then the merger sums the workers' tallies
+	// (Engine.sumTraffic) and applies them after the batch's packets. Every
+	// worker hands over at the same batches (b.now is the batch's), so the
+	// result does not depend on the number of workers.
+	if b.now-w.trafficAt >= trafficEvery || b.final != finalNone {
+		b.traffic[w.id] = append(b.traffic[w.id][:0], w.tally.Traffic()...)
+		if w.tally.Reset() {
+			w.table.Each(func(s *flow.Session) { s.Acct = 0 })
+		}
+		w.trafficAt = b.now
 	}
 	if b.now > 0 {
 		w.table.Expire(b.now)
@@ -123,6 +130,10 @@ func (w *worker) process(b *batch) {
 }
 
 const teredoPort = 3544
+
+// trafficEvery is how much packet time (ns) of device traffic a worker sums
+// before handing it to the device inventory.
+const trafficEvery = 1e9
 
 // device feeds the device inventory: the client's traffic (tallied per
 // batch), and DHCP and mDNS messages (one observation each).
