@@ -39,7 +39,7 @@ setup:
 
 build:
 	mkdir -p bin
-	$(GO) build $(GOFLAGS_BUILD) -o bin/tamond ./daemon/cmd/tamond
+	$(GO) build $(GOFLAGS_BUILD) $(TAMOND_GOFLAGS) -o bin/tamond ./daemon/cmd/tamond
 	$(GO) build $(GOFLAGS_BUILD) -o bin/tamon-benchgen ./daemon/cmd/tamon-benchgen
 	$(GO) build $(GOFLAGS_BUILD) -o bin/tamon-bench ./daemon/cmd/tamon-bench
 

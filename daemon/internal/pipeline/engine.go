@@ -49,7 +49,7 @@ type Config struct {
 	Sensor      string
 	Workers     int         // 0: one per CPU, at most 4
 	BatchFrames int         // frames per batch (default 512)
-	Batches     int         // batches in flight (default 2*Workers+2)
+	Batches     int         // batches in flight (default 2*Workers+4)
 	Flow        flow.Config // session table, per worker (MaxFlows is split over workers)
 	DNSTimeout  int64       // ns of packet time before an unanswered query is written (default 10 s)
 	DNSPending  int         // outstanding queries kept per worker (default 4096)
@@ -86,7 +86,7 @@ func (c *Config) setDefaults() {
 		c.BatchFrames = 512
 	}
 	if c.Batches <= 0 {
-		c.Batches = c.Workers + 2
+		c.Batches = 2*c.Workers + 4
 	}
 	if c.Flow.MaxFlows <= 0 {
 		c.Flow = flow.DefaultConfig()
@@ -444,7 +444,7 @@ func (e *Engine) stopping(ctx context.Context) bool {
 }
 
 // fileBatchBytes is the buffer of a batch read straight from a file.
-const fileBatchBytes = 256 << 10
+const fileBatchBytes = 128 << 10
 
 // read is the reader loop; it returns the source's final error.
 func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch) error {
