@@ -403,7 +403,7 @@ func (d *Decoder) ipHeaderLen(p *Packet) int {
 	if p.Family == 4 {
 		return int(d.ip4.ihl) * 4
 	}
-	return len(d.ip6.contents) + d.ip6x.hdrLen
+	return len(d.ip6.contents) + d.ip6.hopLen + d.ip6x.hdrLen
 }
 
 // fragment4 stores an IPv4 fragment and, when it completes its datagram,

@@ -307,6 +307,60 @@ func TestDecodeIPv6ExtensionHeaders(t *testing.T) {
 	}
 }
 
+// A hop-by-hop options header right after the fixed header counts in the
+// IP header length: TCP's payload length is not overstated by it, and a
+// fragmented datagram carrying one (as MLD and router-alert traffic does)
+// is reassembled, not dropped.
+func TestDecodeIPv6HopByHop(t *testing.T) {
+	hbh := func(next byte) []byte { return []byte{next, 0, 5, 2, 0, 0, 1, 0} } // router alert, PadN
+	insert := func(pkt []byte, ext []byte) []byte {
+		out := append(append(append([]byte(nil), pkt[:40]...), ext...), pkt[40:]...)
+		out[6] = 0
+		binary.BigEndian.PutUint16(out[4:], uint16(len(out)-40))
+		return out
+	}
+	t.Run("tcp", func(t *testing.T) {
+		i6 := ip6(layers.IPProtocolTCP)
+		pkt := insert(serialize(t, i6, tcp(i6, false), gopacket.Payload([]byte("abcdef"))), hbh(6))
+		d := NewDecoder(0)
+		var p Packet
+		r := d.Decode(pkt, capture.LinkRaw, len(pkt), 0, &p)
+		if r != ReasonOK || p.Proto != 6 || string(p.Payload) != "abcdef" || p.PayloadLen != 6 || p.IPLen != len(pkt) {
+			t.Fatalf("reason %v proto %d payload %q/%d iplen %d", r, p.Proto, p.Payload, p.PayloadLen, p.IPLen)
+		}
+	})
+	t.Run("fragments", func(t *testing.T) {
+		payload := make([]byte, 1500)
+		i6 := ip6(layers.IPProtocolUDP)
+		whole := serialize(t, i6, udp(i6), gopacket.Payload(payload))
+		body := whole[40:]
+		d := NewDecoder(4)
+		var p Packet
+		var r Reason
+		for i, off := range []int{1000, 0} { // last fragment first
+			end := min(off+1000, len(body))
+			fh := make([]byte, 8)
+			fh[0] = 17
+			fo := uint16(off/8) << 3
+			if end < len(body) {
+				fo |= 1
+			}
+			binary.BigEndian.PutUint16(fh[2:], fo)
+			binary.BigEndian.PutUint32(fh[4:], 0x1234)
+			frag := append(append(append(append([]byte(nil), whole[:40]...), hbh(44)...), fh...), body[off:end]...)
+			frag[6] = 0
+			binary.BigEndian.PutUint16(frag[4:], uint16(len(frag)-40))
+			r = d.Decode(frag, capture.LinkRaw, 0, int64(i), &p)
+			if i == 0 && r != ReasonFragment {
+				t.Fatalf("first fragment: %v", r)
+			}
+		}
+		if r != ReasonOK || p.Proto != 17 || p.DstPort != 53 || len(p.Payload) != 1500 {
+			t.Fatalf("reassembled: reason %v proto %d port %d payload %d", r, p.Proto, p.DstPort, len(p.Payload))
+		}
+	})
+}
+
 // Tunnels: addresses and ports are the innermost, as tshark's session
 // statistics count them.
 func TestDecodeTunnels(t *testing.T) {

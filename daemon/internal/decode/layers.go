@@ -580,6 +580,7 @@ type ipv6Layer struct {
 	hopLimit   uint8
 	hopByHop   bool  // a hop-by-hop header followed the fixed header
 	hopNext    uint8 // its next header
+	hopLen     int   // its length in bytes
 }
 
 func (ip *ipv6Layer) CanDecode() gopacket.LayerClass { return typeIPv6 }
@@ -604,7 +605,7 @@ func (ip *ipv6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	ip.length = binary.BigEndian.Uint16(data[4:6])
 	ip.nextHeader = data[6]
 	ip.hopLimit = data[7]
-	ip.hopByHop = false
+	ip.hopByHop, ip.hopLen = false, 0
 	ip.contents, ip.payload = data[:40], data[40:]
 	// The payload length covers the extension headers too (RFC 8200 3);
 	// 0 means a jumbogram, whose length is in the hop-by-hop header.
@@ -653,7 +654,7 @@ func (ip *ipv6Layer) decodeHopByHop(df gopacket.DecodeFeedback) error {
 		}
 		off += int(b[off+1]) + 2
 	}
-	ip.hopByHop, ip.hopNext = true, b[0]
+	ip.hopByHop, ip.hopNext, ip.hopLen = true, b[0], n
 	var jumbo uint32
 	found := jumboAt != 0
 	if found {
@@ -721,7 +722,7 @@ func (x *ip6ExtLayer) NextLayerType() gopacket.LayerType {
 // IPv6 layer decoded just before (DecodingLayer does not pass it in).
 func (x *ip6ExtLayer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	cur := x.ip6.next()
-	ipPayloadLen := int(x.ip6.length)
+	ipPayloadLen := int(x.ip6.length) - x.ip6.hopLen // what follows the hop-by-hop header
 	off := 0
 	for i := 0; ; i++ {
 		if i > 8 {
