@@ -83,7 +83,7 @@ cross:
 # Short fuzz runs of every fuzz target in the tree (FUZZTIME each).
 FUZZTIME ?= 20s
 fuzz:
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' daemon | sort); do \
+	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' daemon luci-app-tamon scripts lab | grep -v node_modules | sort); do \
 		d=./$$(dirname $$f); \
 		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
 			echo "== $$d $$t"; $(GO) test -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$d; \
