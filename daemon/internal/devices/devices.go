@@ -309,6 +309,7 @@ type Inventory struct {
 
 	mu       sync.Mutex
 	devs     map[uint64]*device // by packed primary MAC (packMAC)
+	lastDev  *device            // the device touchText found last (nil once removed or linked)
 	links    map[uint64][6]byte // packed linked MAC -> primary MAC
 	clientID map[string][6]byte // DHCP client id -> primary MAC
 	aliases  map[[6]byte]string
@@ -565,6 +566,9 @@ func (inv *Inventory) linkTarget(d *device, o *Observation) *device {
 // link merges device d (a randomised MAC seen anew) into p, the device it
 // belongs to, and makes d's MAC point to p.
 func (inv *Inventory) link(d, p *device) {
+	if inv.lastDev == d {
+		inv.lastDev = nil
+	}
 	delete(inv.devs, packMAC(d.mac))
 	for _, m := range append(d.links, d.mac) {
 		inv.links[packMAC(m)] = p.mac
@@ -659,6 +663,9 @@ func (inv *Inventory) evictOldest() {
 
 // remove deletes d and the indexes that point to it.
 func (inv *Inventory) remove(d *device) {
+	if inv.lastDev == d {
+		inv.lastDev = nil
+	}
 	delete(inv.devs, packMAC(d.mac))
 	for _, m := range d.links {
 		delete(inv.links, packMAC(m))

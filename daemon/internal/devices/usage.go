@@ -44,13 +44,12 @@ type Rate struct {
 // MAC not in the inventory creates a device, which EmitPending (or the next
 // Apply for it) reports. The strings of s are copied, not kept.
 func (inv *Inventory) Session(s *record.Session) {
-	mac, ok := ParseMAC(s.ClientMAC)
-	if !ok || !usable(mac) {
-		return
-	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	d := inv.touch(mac, s.StartTS)
+	d := inv.touchText(s.ClientMAC, s.StartTS)
+	if d == nil {
+		return
+	}
 	d.seen(s.EndTS)
 	inv.now = max(inv.now, s.EndTS)
 	bytes := s.BytesUp + s.BytesDown
@@ -86,13 +85,12 @@ func (inv *Inventory) DNS(r *record.DNS) {
 	if name == "" || !strings.Contains(name, ".") || strings.HasSuffix(name, ".local") || strings.HasSuffix(name, ".arpa") {
 		return
 	}
-	mac, ok := ParseMAC(r.ClientMAC)
-	if !ok || !usable(mac) {
-		return
-	}
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	d := inv.touch(mac, r.TS)
+	d := inv.touchText(r.ClientMAC, r.TS)
+	if d == nil {
+		return
+	}
 	inv.now = max(inv.now, r.TS)
 	inv.visitEntry(d, name, inv.dayOf(r.TS), r.TS, r.TS, 0, 0, 1)
 }
@@ -119,6 +117,23 @@ func (inv *Inventory) UserAgent(mac string, ua string, ts int64) {
 }
 
 // touch returns the device of mac, created if needed, seen at ts.
+// touchText is touch for a MAC in text, as records carry it; nil when the
+// text is not a usable MAC. Records come in runs from the same device, so
+// the device of the last call is kept at hand (remove and link forget it).
+func (inv *Inventory) touchText(text string, ts int64) *device {
+	if d := inv.lastDev; d != nil && d.macText == text {
+		d.seen(ts)
+		return d
+	}
+	mac, ok := ParseMAC(text)
+	if !ok || !usable(mac) {
+		return nil
+	}
+	d := inv.touch(mac, ts)
+	inv.lastDev = d
+	return d
+}
+
 func (inv *Inventory) touch(mac [6]byte, ts int64) *device {
 	d := inv.find(mac)
 	if d == nil {
