@@ -11,6 +11,7 @@ GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 TAMOND_GOFLAGS := $(shell grep -v '^[[:space:]]*[\#]' mk/tamond.goflags)
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BENCH_PACKETS ?= 1000000
+BENCH_RUNS ?= 9
 
 export CGO_ENABLED=0
 
@@ -94,7 +95,7 @@ fuzz:
 # bare gopacket loop, the in-process engine and tamond -r -json; and peak RSS
 # with 16,384 and 100,000 open sessions. Figures go to BENCHMARKS.md.
 bench: build
-	./bin/tamon-bench -dir .bench -packets $(BENCH_PACKETS) -tamond bin/tamond
+	./bin/tamon-bench -dir .bench -packets $(BENCH_PACKETS) -runs $(BENCH_RUNS) -tamond bin/tamond
 	$(GO) run ./daemon/cmd/tamon-storebench
 
 clean:
