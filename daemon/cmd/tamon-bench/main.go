@@ -42,6 +42,7 @@ import (
 type scope struct {
 	mode, name             string
 	dissect, devices, apps bool
+	history                bool // with devices: the per-record breakdowns too
 }
 
 // scopes are measured in this order; the last is the daemon's
@@ -49,8 +50,9 @@ type scope struct {
 var scopes = []scope{
 	{mode: "engine-minimal", name: "engine: sessions, DNS, name map"},
 	{mode: "engine-dissect", name: "engine: + TLS, HTTP, QUIC, SSDP, ICMP", dissect: true},
-	{mode: "engine-devices", name: "engine: + device accounting", dissect: true, devices: true},
-	{mode: "engine", name: "engine: + apps (all, as tamond)", dissect: true, devices: true, apps: true},
+	{mode: "engine-traffic", name: "engine: + device traffic accounting (per packet)", dissect: true, devices: true},
+	{mode: "engine-devices", name: "engine: + device history (per record)", dissect: true, devices: true, history: true},
+	{mode: "engine", name: "engine: + apps (all, as tamond)", dissect: true, devices: true, history: true, apps: true},
 }
 
 func scopeByMode(mode string) (scope, bool) {
@@ -77,7 +79,7 @@ func main() {
 	dir := flag.String("dir", ".bench", "folder for the generated captures")
 	packets := flag.Int("packets", 1_000_000, "packets in the home-LAN mix")
 	tamond := flag.String("tamond", "bin/tamond", "tamond binary to measure")
-	child := flag.String("child", "", "run one measurement on -file: bare, engine-minimal, engine-dissect, engine-devices or engine")
+	child := flag.String("child", "", "run one measurement on -file: bare, engine-minimal, engine-dissect, engine-traffic, engine-devices or engine")
 	file := flag.String("file", "", "internal: capture for -child")
 	runs := flag.Int("runs", 5, "runs per measurement; the fastest is reported")
 	cpuprofile := flag.String("cpuprofile", "", "with -child: write a CPU profile of the measurement to this file")
@@ -316,7 +318,7 @@ func measureChild(mode, file string) (result, error) {
 		defer src.Close()
 		var records uint64
 		sink := pipeline.SinkFunc(func(rs []record.Record) error { records += uint64(len(rs)); return nil })
-		cfg := pipeline.Config{Sensor: "bench", Minimal: !sc.dissect}
+		cfg := pipeline.Config{Sensor: "bench", Minimal: !sc.dissect, NoDeviceHistory: !sc.history}
 		if sc.devices {
 			cfg.Devices = devices.New(devices.Config{Sensor: "bench"})
 		}

@@ -292,6 +292,10 @@ type device struct {
 	// lastVisit is the entry visitEntry touched last (nil after entries
 	// were deleted): a device's records come in runs for the same name.
 	lastVisit *Visit
+	// fullDay is a day for which the visits were found full (MaxVisits)
+	// with no older day to drop: more names that day are dropped without
+	// scanning again. 0 when unknown; reset when entries are deleted.
+	fullDay int64
 	// lastHost is the hosts counter that Session touched last.
 	lastHost *counter
 
@@ -895,7 +899,7 @@ func (inv *Inventory) Purge(now int64) {
 				delete(d.visits, k)
 			}
 		}
-		d.lastVisit = nil
+		d.lastVisit, d.fullDay = nil, 0
 		d.n4 = keepAddrs(d.v4[:d.n4], limit)
 		d.n6 = keepAddrs(d.v6[:d.n6], limit)
 	}

@@ -221,13 +221,18 @@ func (inv *Inventory) visitEntry(d *device, name string, day, first, last int64,
 // dropOldestDay removes the entries of d's oldest day if that day is before
 // day, and reports whether it did.
 func dropOldestDay(d *device, day int64) bool {
+	if d.fullDay == day && day != 0 {
+		return false // found full with nothing older for this day before, and nothing was deleted since
+	}
 	oldest := day
 	for k := range d.visits {
 		oldest = min(oldest, k.day)
 	}
 	if oldest >= day {
+		d.fullDay = day
 		return false
 	}
+	d.fullDay = 0
 	for k := range d.visits {
 		if k.day == oldest {
 			delete(d.visits, k)
