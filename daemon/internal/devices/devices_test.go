@@ -429,6 +429,12 @@ func TestHistoryBounds(t *testing.T) {
 	if h := inv.History(m, d0, d0+2*day); len(h) != 4 || inv.Stats().VisitsDropped != 1 {
 		t.Errorf("history %d entries, %d dropped", len(h), inv.Stats().VisitsDropped)
 	}
+	// The next day the full device drops its oldest day again: that a day
+	// was found full does not stick.
+	inv.DNS(&record.DNS{TS: d0 + 2*day, ClientMAC: m, Query: "n.example", QType: "A", RCode: "NOERROR"})
+	if h := inv.History(m, d0, d0+3*day); len(h) != 1 || h[0].Day != d0+2*day || h[0].Name != "n.example" || inv.Stats().VisitsDropped != 1 {
+		t.Errorf("history on the next day %+v, %d dropped", h, inv.Stats().VisitsDropped)
+	}
 	_, hosts := inv.Usage(m)
 	if fmt.Sprint(hosts) != "[{(other) 1 1} {a.example 1 1} {b.example 1 1}]" {
 		t.Errorf("hosts past MaxHosts: %v", hosts)
