@@ -1,126 +1,17 @@
 package dhcp
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"tamon/daemon/internal/corpus"
 )
 
 // This file checks Parse against the corpus captures whose DHCP messages
 // TShark decoded (shared/corpus/expected/*.dhcp.tsv; MANIFEST.md says how).
-
-// corpusDir finds shared/corpus: ../../../../shared/corpus from this
-// package, or a shared/corpus folder in any parent. The test fails when it
-// is missing.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if _, err := os.Stat(filepath.Join(c, "MANIFEST.md")); err == nil {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/corpus not found in any parent of the package folder")
-		}
-		dir = parent
-	}
-}
-
-// udpFrame is the UDP payload of one captured frame.
-type udpFrame struct {
-	frame            int // 1-based, as in TShark
-	srcPort, dstPort uint16
-	payload          []byte
-}
-
-// readUDP returns the UDP payloads of a capture, decoded with gopacket.
-func readUDP(t testing.TB, path string) []udpFrame {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var (
-		next     func() ([]byte, error)
-		linkType layers.LinkType
-	)
-	if r, err := pcapgo.NewReader(f); err == nil {
-		linkType = r.LinkType()
-		next = func() ([]byte, error) { d, _, err := r.ReadPacketData(); return d, err }
-	} else {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			t.Fatal(err)
-		}
-		r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			t.Fatalf("%s: not pcap or pcapng: %v", path, err)
-		}
-		linkType = r.LinkType()
-		next = func() ([]byte, error) { d, _, err := r.ReadPacketData(); return d, err }
-	}
-	var out []udpFrame
-	for n := 1; ; n++ {
-		data, err := next()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("%s frame %d: %v", path, n, err)
-		}
-		p := gopacket.NewPacket(data, linkType, gopacket.Default)
-		if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok {
-			out = append(out, udpFrame{n, uint16(u.SrcPort), uint16(u.DstPort), u.Payload})
-		}
-	}
-}
-
-// readTSV reads a TShark fields file into rows keyed by column name.
-func readTSV(t testing.TB, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var cols []string
-	var rows []map[string]string
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if cols == nil {
-			cols = fields
-			continue
-		}
-		row := make(map[string]string, len(cols))
-		for i, c := range cols {
-			if i < len(fields) {
-				row[c] = fields[i]
-			}
-		}
-		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
 
 func addrText(a interface {
 	IsValid() bool
@@ -137,17 +28,17 @@ func addrText(a interface {
 // client identifier), message type, host name, FQDN, vendor class, the
 // parameter request list in order, requested IP, ciaddr and yiaddr.
 func TestCorpus(t *testing.T) {
-	corpus := corpusDir(t)
-	files, err := filepath.Glob(filepath.Join(corpus, "expected", "*.dhcp.tsv"))
+	dir := corpus.Dir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "expected", "*.dhcp.tsv"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no *.dhcp.tsv in %s (%v)", corpus, err)
+		t.Fatalf("no *.dhcp.tsv in %s (%v)", dir, err)
 	}
 	total := 0
 	for _, tsv := range files {
 		capture := strings.TrimSuffix(filepath.Base(tsv), ".dhcp.tsv")
 		t.Run(capture, func(t *testing.T) {
 			want := make(map[int]map[string]string)
-			for _, row := range readTSV(t, tsv) {
+			for _, row := range corpus.ReadTSV(t, tsv) {
 				n, err := strconv.Atoi(row["frame.number"])
 				if err != nil {
 					t.Fatalf("frame number %q", row["frame.number"])
@@ -156,21 +47,21 @@ func TestCorpus(t *testing.T) {
 			}
 			var m Message
 			seen := 0
-			for _, fr := range readUDP(t, filepath.Join(corpus, "pcaps", capture)) {
-				if fr.srcPort != 67 && fr.srcPort != 68 && fr.dstPort != 67 && fr.dstPort != 68 {
+			for _, fr := range corpus.UDP(t, filepath.Join(dir, "pcaps", capture)) {
+				if fr.SrcPort != 67 && fr.SrcPort != 68 && fr.DstPort != 67 && fr.DstPort != 68 {
 					continue
 				}
-				row, ok := want[fr.frame]
+				row, ok := want[fr.Frame]
 				if !ok {
-					t.Errorf("frame %d: UDP port 67/68 but not DHCP for TShark", fr.frame)
+					t.Errorf("frame %d: UDP port 67/68 but not DHCP for TShark", fr.Frame)
 					continue
 				}
 				seen++
-				if err := Parse(fr.payload, &m); err != nil {
-					t.Errorf("frame %d: %v", fr.frame, err)
+				if err := Parse(fr.Payload, &m); err != nil {
+					t.Errorf("frame %d: %v", fr.Frame, err)
 					continue
 				}
-				checkRow(t, fr.frame, &m, row)
+				checkRow(t, fr.Frame, &m, row)
 			}
 			if seen != len(want) {
 				t.Errorf("parsed %d messages, TShark lists %d", seen, len(want))
@@ -224,12 +115,12 @@ func fmtMAC(m [6]byte) string {
 // corpusSeeds returns the DHCP payloads of a few corpus captures, for the
 // fuzz test's seed corpus.
 func corpusSeeds(t testing.TB) [][]byte {
-	corpus := corpusDir(t)
+	dir := corpus.Dir(t)
 	var out [][]byte
 	for _, name := range []string{"zeek_dhcp_dhcp.pcap", "arkime_wireshark-dhcp.pcap", "ndpi_teams.pcap"} {
-		for _, fr := range readUDP(t, filepath.Join(corpus, "pcaps", name)) {
-			if fr.srcPort == 67 || fr.srcPort == 68 {
-				out = append(out, fr.payload)
+		for _, fr := range corpus.UDP(t, filepath.Join(dir, "pcaps", name)) {
+			if fr.SrcPort == 67 || fr.SrcPort == 68 {
+				out = append(out, fr.Payload)
 			}
 		}
 	}

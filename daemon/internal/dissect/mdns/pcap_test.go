@@ -1,105 +1,29 @@
 package mdns
 
 import (
-	"bufio"
 	"encoding/binary"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"tamon/daemon/internal/corpus"
 )
 
 // This file checks Parse against the corpus captures whose mDNS messages
 // TShark decoded (shared/corpus/expected/*.mdns.tsv; MANIFEST.md says how).
 
-// corpusDir finds shared/corpus: ../../../../shared/corpus from this
-// package, or a shared/corpus folder in any parent. The test fails when it
-// is missing.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if _, err := os.Stat(filepath.Join(c, "MANIFEST.md")); err == nil {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/corpus not found in any parent of the package folder")
-		}
-		dir = parent
-	}
-}
-
 // mdnsFrames returns the UDP payloads on port 5353 of a capture, by frame
 // number (1-based, as in TShark).
 func mdnsFrames(t testing.TB, path string) map[int][]byte {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 	out := make(map[int][]byte)
-	for n := 1; ; n++ {
-		data, _, err := r.ReadPacketData()
-		if errors.Is(err, io.EOF) {
-			return out
-		}
-		if err != nil {
-			t.Fatalf("%s frame %d: %v", path, n, err)
-		}
-		p := gopacket.NewPacket(data, r.LinkType(), gopacket.Default)
-		if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && (u.SrcPort == 5353 || u.DstPort == 5353) {
-			out[n] = u.Payload
+	for _, d := range corpus.UDP(t, path) {
+		if d.SrcPort == 5353 || d.DstPort == 5353 {
+			out[d.Frame] = d.Payload
 		}
 	}
-}
-
-// readTSV reads a TShark fields file into rows keyed by column name.
-func readTSV(t testing.TB, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var cols []string
-	var rows []map[string]string
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if cols == nil {
-			cols = fields
-			continue
-		}
-		row := make(map[string]string, len(cols))
-		for i, c := range cols {
-			if i < len(fields) {
-				row[c] = fields[i]
-			}
-		}
-		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
+	return out
 }
 
 func list(s string) []string {
@@ -183,10 +107,10 @@ func contains(l []string, s string) bool {
 // the host name and its addresses against what TShark's decode of the same
 // records gives.
 func TestCorpus(t *testing.T) {
-	corpus := corpusDir(t)
-	files, err := filepath.Glob(filepath.Join(corpus, "expected", "*.mdns.tsv"))
+	dir := corpus.Dir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "expected", "*.mdns.tsv"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no *.mdns.tsv in %s (%v)", corpus, err)
+		t.Fatalf("no *.mdns.tsv in %s (%v)", dir, err)
 	}
 	var p Parser
 	var info Info
@@ -194,8 +118,8 @@ func TestCorpus(t *testing.T) {
 	for _, tsv := range files {
 		capture := strings.TrimSuffix(filepath.Base(tsv), ".mdns.tsv")
 		t.Run(capture, func(t *testing.T) {
-			frames := mdnsFrames(t, filepath.Join(corpus, "pcaps", capture))
-			rows := readTSV(t, tsv)
+			frames := mdnsFrames(t, filepath.Join(dir, "pcaps", capture))
+			rows := corpus.ReadTSV(t, tsv)
 			if len(rows) != len(frames) {
 				t.Errorf("%d messages on port 5353, TShark lists %d", len(frames), len(rows))
 			}
@@ -240,10 +164,10 @@ func TestCorpus(t *testing.T) {
 
 // corpusSeeds returns mDNS messages of corpus captures for the fuzz test.
 func corpusSeeds(t testing.TB) [][]byte {
-	corpus := corpusDir(t)
+	dir := corpus.Dir(t)
 	var out [][]byte
 	for _, name := range []string{"zeek_dns_mdns.pcap", "arkime_v6-http.pcap", "ndpi_whatsapp_login_call.pcap"} {
-		for _, msg := range mdnsFrames(t, filepath.Join(corpus, "pcaps", name)) {
+		for _, msg := range mdnsFrames(t, filepath.Join(dir, "pcaps", name)) {
 			out = append(out, msg)
 		}
 	}
