@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"tamon/daemon/internal/corpus"
 	"testing"
 	"time"
 
@@ -32,31 +33,6 @@ import (
 	"tamon/daemon/internal/record"
 	"tamon/daemon/internal/store"
 )
-
-// corpusDir finds shared/corpus beside the repository: at
-// ../../../../shared/corpus from this package, or in a parent folder. The
-// tests fail without it.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	if fi, err := os.Stat("../../../../shared/corpus"); err == nil && fi.IsDir() {
-		return "../../../../shared/corpus"
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "corpus")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/corpus not found beside the repository (../../../../shared/corpus from daemon/internal/api)")
-		}
-		dir = parent
-	}
-}
 
 // mainCapture is the corpus capture the store-backed tests load: 5,617
 // frames from several LAN devices with sessions, DNS, HTTP, TLS and ICMP.
@@ -142,7 +118,7 @@ func (c *collector) all() []record.Record {
 // app labeler), with inv as its device inventory (may be nil).
 func runCapture(t testing.TB, name string, inv *devices.Inventory, sinks ...pipeline.Sink) {
 	t.Helper()
-	src, err := capture.OpenFile(filepath.Join(corpusDir(t), "pcaps", name))
+	src, err := capture.OpenFile(filepath.Join(corpus.Dir(t), "pcaps", name))
 	if err != nil {
 		t.Fatalf("open %s: %v", name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"tamon/daemon/internal/corpus"
 	"testing"
 	"time"
 
@@ -183,7 +184,7 @@ func (s *replaySource) Name() string         { return "replay" }
 // TestActiveLive: /active shows the sessions a running engine holds open,
 // with their live counters.
 func TestActiveLive(t *testing.T) {
-	file, err := capture.OpenFile(filepath.Join(corpusDir(t), "pcaps", mainCapture))
+	file, err := capture.OpenFile(filepath.Join(corpus.Dir(t), "pcaps", mainCapture))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,9 @@ package store
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"slices"
+	"tamon/daemon/internal/corpus"
 	"testing"
 
 	"tamon/daemon/internal/capture"
@@ -12,35 +12,10 @@ import (
 	"tamon/daemon/internal/record"
 )
 
-// corpusDir finds shared/corpus beside the repository: at
-// ../../../../shared/corpus from this package, or in a parent folder. The
-// tests fail without it.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	if fi, err := os.Stat("../../../../shared/corpus"); err == nil && fi.IsDir() {
-		return "../../../../shared/corpus"
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "corpus")
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/corpus not found beside the repository (../../../../shared/corpus from daemon/internal/store)")
-		}
-		dir = parent
-	}
-}
-
 // engineRecords runs the engine over a corpus capture.
 func engineRecords(t testing.TB, name string) []record.Record {
 	t.Helper()
-	src, err := capture.OpenFile(filepath.Join(corpusDir(t), "pcaps", name))
+	src, err := capture.OpenFile(filepath.Join(corpus.Dir(t), "pcaps", name))
 	if err != nil {
 		t.Fatalf("open %s: %v", name, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"tamon/daemon/internal/corpus"
 	"testing"
 )
 
@@ -16,42 +17,10 @@ import (
 // whose expected values were made by TShark (see shared/corpus/MANIFEST.md).
 // It reads the captures with a minimal pcap reader of its own.
 
-// findCorpus finds shared/corpus: $TAMON_CORPUS, or a "shared/corpus"
-// directory beside the work tree or one of its parents.
-func findCorpus() (string, bool) {
-	if d := os.Getenv("TAMON_CORPUS"); d != "" {
-		return d, true
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if _, err := os.Stat(filepath.Join(c, "MANIFEST.md")); err == nil {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	d, ok := findCorpus()
-	if !ok {
-		t.Fatal("shared/corpus not found beside the repository; set TAMON_CORPUS")
-	}
-	return d
-}
-
 // captureMessages returns the UDP DNS payloads (port 53) of a corpus
 // capture, or nil if the corpus is not there.
 func captureMessages(name string) [][]byte {
-	corpus, ok := findCorpus()
+	corpus, ok := corpus.Find()
 	if !ok {
 		return nil
 	}
@@ -247,7 +216,7 @@ func tsharkName(n *Name) string {
 }
 
 func TestCaptures(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpus.Dir(t)
 	files := []struct {
 		name string
 		// minimum number of messages that must be compared
@@ -431,7 +400,7 @@ func compareRow(t *testing.T, frame int, msg []byte, row tsvRow, m *Message) {
 // names: every message TShark calls malformed, or whose name it reports as
 // a pointer loop, must be rejected.
 func TestInvalidNamesCapture(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpus.Dir(t)
 	const name = "zeek_dns_dns-invalid-names.pcap"
 	_, recs, err := readPcap(filepath.Join(corpus, "pcaps", name))
 	if err != nil {

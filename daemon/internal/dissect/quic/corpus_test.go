@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"tamon/daemon/internal/corpus"
 	"testing"
 )
 
@@ -81,7 +82,7 @@ type flowResult struct {
 // direction until it is done.
 func assembleCapture(tb testing.TB, name string) map[string]*flowResult {
 	tb.Helper()
-	dgs, err := readDatagrams(filepath.Join(corpusDir(tb), "pcaps", name))
+	dgs, err := readDatagrams(filepath.Join(corpus.Dir(tb), "pcaps", name))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func tsharkHellos(tb testing.TB, name string) map[string]struct {
 	frame string
 } {
 	tb.Helper()
-	rows, err := readTSV(filepath.Join(corpusDir(tb), "expected", name+".quic.tsv"))
+	rows, err := readTSV(filepath.Join(corpus.Dir(tb), "expected", name+".quic.tsv"))
 	if err != nil {
 		tb.Fatal(err)
 	}

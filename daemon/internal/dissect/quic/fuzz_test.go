@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"path/filepath"
+	"tamon/daemon/internal/corpus"
 	"testing"
 )
 
@@ -59,7 +60,7 @@ func FuzzAdd(f *testing.F) {
 	first := conn.seal(f, testPacket{pn: 0, pieces: []piece{cr(0, 200)}})
 	f.Add(conn.seal(f, testPacket{pn: 1, pieces: []piece{cr(200, len(hello))}}))
 	f.Add(conn.seal(f, testPacket{pn: 1, pieces: []piece{rawFrame(0x02, 0, 0, 0, 0), cr(100, 300)}, noPad: true}))
-	if corpus, ok := findCorpus(); ok {
+	if corpus, ok := corpus.Find(); ok {
 		for _, c := range quicCaptures() {
 			dgs, err := readDatagrams(filepath.Join(corpus, "pcaps", c.name))
 			if err != nil {

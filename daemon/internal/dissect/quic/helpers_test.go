@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,40 +21,6 @@ import (
 // This file holds test-only tools: the corpus finder and pcap reader, a
 // TShark TSV reader, a small ClientHello parser (independent of
 // dissect/tls) and an Initial packet encrypter.
-
-// findCorpus finds shared/corpus: $TAMON_CORPUS, or a "shared/corpus"
-// directory in one of the parents of the package directory (for a checkout
-// at /work/main, ../../../../../shared/corpus).
-func findCorpus() (string, bool) {
-	if d := os.Getenv("TAMON_CORPUS"); d != "" {
-		return d, true
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if _, err := os.Stat(filepath.Join(c, "MANIFEST.md")); err == nil {
-			return c, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-// corpusDir returns the corpus directory or fails the test.
-func corpusDir(tb testing.TB) string {
-	tb.Helper()
-	d, ok := findCorpus()
-	if !ok {
-		tb.Fatal("shared/corpus not found in any parent of the package directory; set TAMON_CORPUS")
-	}
-	return d
-}
 
 // datagram is one UDP payload of a capture.
 type datagram struct {

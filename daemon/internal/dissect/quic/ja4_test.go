@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"tamon/daemon/internal/corpus"
 	"testing"
 
 	"tamon/daemon/internal/dissect/tls"
@@ -38,7 +39,7 @@ func TestCorpusTLS(t *testing.T) {
 	}
 
 	const name = "sv_ja4-quic_input.pcap"
-	y, err := os.ReadFile(filepath.Join(corpusDir(t), "expected", name+".suricata-test.yaml"))
+	y, err := os.ReadFile(filepath.Join(corpus.Dir(t), "expected", name+".suricata-test.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

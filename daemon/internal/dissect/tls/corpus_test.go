@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"tamon/daemon/internal/corpus"
 	"testing"
 )
 
@@ -163,7 +164,7 @@ func connForRow(t *testing.T, c *capture, rows []map[string]string, row map[stri
 // TestCorpusTShark compares every hello TShark found in a corpus capture
 // with what Records and the parsers make of the reassembled streams.
 func TestCorpusTShark(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpus.Dir(t)
 	files, err := filepath.Glob(filepath.Join(corpus, "expected", "*.tls.tsv"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no .tls.tsv files in %s (%v)", corpus, err)
@@ -329,7 +330,7 @@ type ja4Ref struct {
 // difference must be listed and be reproduced by applying those rules to
 // our value (see ndpiRules).
 func TestCorpusJA4(t *testing.T) {
-	corpus := corpusDir(t)
+	corpus := corpus.Dir(t)
 	refs := foxioRefs(t, corpus)
 	refs = append(refs, suricataRefs(t, corpus)...)
 	refs = append(refs, arkimeRefs(t, corpus)...)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"tamon/daemon/internal/corpus"
 	"testing"
 )
 
@@ -16,28 +17,6 @@ import (
 // a frame decoder down to TCP, and a naive per-direction reassembler that
 // feeds Records the first bytes of each direction, packet by packet, as the
 // engine will.
-
-// corpusDir finds shared/corpus: ../../../../shared/corpus from this
-// package, or a shared/corpus beside one of the parent directories. It fails
-// the test when there is none.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		c := filepath.Join(dir, "shared", "corpus")
-		if _, err := os.Stat(filepath.Join(c, "MANIFEST.md")); err == nil {
-			return c
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/corpus not found in any parent directory of the package (expected ../../../../shared/corpus)")
-		}
-		dir = parent
-	}
-}
 
 // readPcap reads a classic libpcap file (either byte order, micro- or
 // nanosecond timestamps) and returns its link type and frames; frames[0] is
@@ -351,7 +330,7 @@ func pairKey(a, b netip.AddrPort) [2]netip.AddrPort {
 // of each direction of each TCP connection.
 func loadCapture(t testing.TB, name string) *capture {
 	t.Helper()
-	link, frames, err := readPcap(filepath.Join(corpusDir(t), "pcaps", name))
+	link, frames, err := readPcap(filepath.Join(corpus.Dir(t), "pcaps", name))
 	if err != nil {
 		t.Fatal(err)
 	}
