@@ -166,15 +166,6 @@ func atLeast(n int) func([]map[string]any) error {
 	}
 }
 
-// countBy counts rows by the text of one column.
-func countBy(rows []map[string]any, col string) map[string]int {
-	m := map[string]int{}
-	for _, r := range rows {
-		m[Str(r[col])]++
-	}
-	return m
-}
-
 // runIn runs a command in a namespace or fails the test.
 func runIn(t *testing.T, ns, name string, args ...string) string {
 	t.Helper()

@@ -78,19 +78,6 @@ func (s *Section) Unset(name string) {
 	s.Options = slices.DeleteFunc(s.Options, func(o Option) bool { return o.Name == name })
 }
 
-// clone returns a deep copy of p.
-func (p *Package) clone() *Package {
-	c := &Package{Name: p.Name}
-	for _, s := range p.Sections {
-		ns := &Section{Name: s.Name, Type: s.Type, Anonymous: s.Anonymous}
-		for _, o := range s.Options {
-			ns.Options = append(ns.Options, Option{Name: o.Name, Values: slices.Clone(o.Values), List: o.List})
-		}
-		c.Sections = append(c.Sections, ns)
-	}
-	return c
-}
-
 // WritePackage writes p in the form "uci commit" writes: a blank line, then
 // each section as config TYPE ['NAME'] with its options and list items, all
 // values single-quoted ('\” for a quote). Anonymous sections are written

@@ -91,9 +91,8 @@ func TestMixRejectsNoPackets(t *testing.T) {
 
 // flowKey is a direction-independent 5-tuple.
 type flowKey struct {
-	a, b   netip.AddrPort
-	proto  uint8
-	family uint8
+	a, b  netip.AddrPort
+	proto uint8
 }
 
 func newFlowKey(src, dst netip.Addr, sp, dp uint16, proto uint8) flowKey {

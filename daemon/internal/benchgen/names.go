@@ -45,8 +45,6 @@ var nxNames = [...]string{
 	"connectivity-check.ubnt.example", "nas.home.arpa", "chromecast.local.lan",
 }
 
-var ntpHosts = [...]string{"pool.ntp.org", "time.apple.com", "time.windows.com", "time.google.com"}
-
 var userAgents = [...]string{
 	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",

@@ -37,13 +37,6 @@ const (
 // addr holds an IPv4 address in its first 4 bytes or an IPv6 address.
 type addr [16]byte
 
-func (a *addr) bytes(v6 bool) []byte {
-	if v6 {
-		return a[:]
-	}
-	return a[:4]
-}
-
 func v4addr(a, b, c, d byte) addr { return addr{a, b, c, d} }
 
 // putEth writes an Ethernet header, with an 802.1Q tag when vlan is not 0,

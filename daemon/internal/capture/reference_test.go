@@ -70,7 +70,6 @@ type refFileSource struct {
 	under io.Reader // what br reads from: once br is drained, read this directly
 	order binary.ByteOrder
 	nano  bool
-	carry []byte
 
 	// records counts the packet records read so far, returned or skipped;
 	// the record an error is about is records+1.

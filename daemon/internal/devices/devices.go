@@ -5,8 +5,8 @@
 //
 // The engine's workers turn packets into [Observation]s (DHCP with
 // [FromDHCP], mDNS with [FromMDNS], neighbour entries, and traffic summed
-// per batch and per device with a [Tally]), which the merger applies in
-// packet order with [Inventory.Apply] or [Inventory.ApplyAll]. Finished
+// per device with a [Tally]), which the merger applies in packet order
+// with [Inventory.Apply] and [Inventory.ApplyTraffic]. Finished
 // records feed the per-device breakdowns: [Inventory.Session] (bytes by app
 // and host, visited sites), [Inventory.DNS] (visited sites) and
 // [Inventory.UserAgent] (OS hints). On a router, [Inventory.LoadLeases] and
@@ -369,22 +369,8 @@ func (inv *Inventory) Apply(o *Observation, emit func(*record.Device)) {
 	flush(out, emit)
 }
 
-// ApplyAll applies observations in order under one lock acquisition, as
-// Apply does one by one; use it for the traffic sums of a batch.
-func (inv *Inventory) ApplyAll(obs []Observation, emit func(*record.Device)) {
-	inv.mu.Lock()
-	for i := range obs {
-		if usable(obs[i].MAC) {
-			inv.apply(&obs[i])
-		}
-	}
-	out := inv.takeOut()
-	inv.mu.Unlock()
-	flush(out, emit)
-}
-
-// ApplyTraffic is ApplyAll for the traffic sums of a batch (one
-// ObsTraffic each), in the order given.
+// ApplyTraffic applies the traffic sums of a batch (one ObsTraffic each,
+// see [Tally]) in the order given, under one lock acquisition.
 func (inv *Inventory) ApplyTraffic(ts []Traffic, emit func(*record.Device)) {
 	inv.mu.Lock()
 	for i := range ts {

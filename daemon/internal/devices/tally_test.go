@@ -132,7 +132,7 @@ func TestTallyHints(t *testing.T) {
 // BenchmarkTrafficPerPacket is the per-packet cost of device accounting as
 // the engine is meant to do it: each worker adds every packet to a Tally,
 // and the merger applies the sums of each batch of 256 packets (16 devices,
-// a few addresses each) with ApplyAll. ns/op is per packet.
+// a few addresses each) with ApplyTraffic. ns/op is per packet.
 func BenchmarkTrafficPerPacket(b *testing.B) {
 	inv := New(Config{})
 	var tl Tally

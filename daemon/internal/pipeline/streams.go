@@ -96,7 +96,6 @@ type appState struct {
 	hostRank uint8
 	chDone   bool // TLS
 	shDone   bool
-	tlsDead  bool
 	quicDone bool
 }
 
