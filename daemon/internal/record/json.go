@@ -11,6 +11,17 @@ func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain bytes at a time: the common case (host names,
+		// addresses, user agents) copies whole runs without a branch per
+		// byte. The word is assembled from bytes, so no unaligned load is
+		// made on architectures that trap on one (mips).
+		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
+			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < 0x80 {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -56,6 +67,25 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether none of the eight bytes in x needs escaping: all
+// are ASCII, none is a control character, a quote or a backslash. Each
+// test is the classic "has a byte less than n" bit trick, exact for the
+// yes/no answer when no byte has its high bit set (checked first).
+func plain8(x uint64) bool {
+	if x&highs != 0 {
+		return false
+	}
+	lt20 := (x - 0x20*ones) &^ x
+	q := x ^ '"'*ones
+	bs := x ^ '\\'*ones
+	return (lt20|(q-ones)&^q|(bs-ones)&^bs)&highs == 0
+}
+
 func decodeRune(s string) (rune, int) {
 	for _, r := range s {
 		if r == 0xFFFD {
@@ -88,13 +118,16 @@ func appendUint(b []byte, key string, v uint64) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, '"', ':')
-	return strconv.AppendUint(b, v, 10)
+	return appendU(b, v)
 }
 
 func appendInt(b []byte, key string, v int64) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)
 	b = append(b, '"', ':')
+	if v >= 0 {
+		return appendU(b, uint64(v))
+	}
 	return strconv.AppendInt(b, v, 10)
 }
 
@@ -118,4 +151,19 @@ func appendStrings(b []byte, key string, v []string) []byte {
 	return append(b, ']')
 }
 
-func appendU(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+// appendU appends v in decimal. Numbers below 10,000 (timeline steps,
+// ports' digits aside, most counters of short sessions) are written
+// digit by digit, without strconv's call and copy.
+func appendU(b []byte, v uint64) []byte {
+	switch {
+	case v < 10:
+		return append(b, byte('0'+v))
+	case v < 100:
+		return append(b, byte('0'+v/10), byte('0'+v%10))
+	case v < 1000:
+		return append(b, byte('0'+v/100), byte('0'+v/10%10), byte('0'+v%10))
+	case v < 10000:
+		return append(b, byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10))
+	}
+	return strconv.AppendUint(b, v, 10)
+}

@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,14 @@ func TestAppendString(t *testing.T) {
 		{"real \ufffd kept", "\"real \ufffd kept\""},
 		{"js \u2028 sep", `"js \u2028 sep"`},
 		{"<html>&", `"<html>&"`},
+		// Runs of eight and more, with the byte to escape at each place
+		// of a word and just after one.
+		{"www.example.org/index.html", `"www.example.org/index.html"`},
+		{"01234567\"89", `"01234567\"89"`},
+		{"0123456\"89abcdefg", `"0123456\"89abcdefg"`},
+		{"012345678\x7f\x1f", "\"012345678\x7f\\u001f\""},
+		{"abcdefgh\\ijklmnop\xc3", "\"abcdefgh\\\\ijklmnop\ufffd\""},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) 中文", `"Mozilla/5.0 (Windows NT 10.0; Win64; x64) 中文"`},
 	}
 	for _, c := range cases {
 		got := string(AppendString(nil, c.in))
@@ -93,6 +102,54 @@ func TestArenaStringsAreStable(t *testing.T) {
 	}
 }
 
+// FuzzAppendString checks AppendString against encoding/json: the output is
+// valid JSON that decodes to the input with each invalid UTF-8 byte
+// replaced by U+FFFD, and it holds no raw control character, U+2028 or
+// U+2029.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "quote \" \\", "ctl \n\x01\x7f", "bad \xff\xc3", "\u2028\u2029",
+		"www.example.org", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "儿子的平板\xed\xa0\x80"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := AppendString([]byte("x"), s)[1:]
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("AppendString(%q) = %s: not JSON: %v", s, out, err)
+		}
+		var want strings.Builder
+		for _, r := range s {
+			want.WriteRune(r) // an invalid byte comes as U+FFFD
+		}
+		if back != want.String() {
+			t.Fatalf("AppendString(%q) = %s, decodes to %q", s, out, back)
+		}
+		for _, c := range out {
+			if c < 0x20 {
+				t.Fatalf("AppendString(%q) = %s: raw control byte %#x", s, out, c)
+			}
+		}
+		if strings.ContainsRune(string(out), 0x2028) || strings.ContainsRune(string(out), 0x2029) {
+			t.Fatalf("AppendString(%q) = %s: raw line or paragraph separator", s, out)
+		}
+	})
+}
+
+// BenchmarkAppendString encodes the strings a session record carries most:
+// addresses, a host name and a user agent.
+func BenchmarkAppendString(b *testing.B) {
+	in := []string{"192.0.2.10", "2001:db8::1:2", "02:00:00:00:00:0a", "www.example.org",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)"}
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range in {
+			buf = AppendString(buf, s)
+		}
+	}
+}
+
 func BenchmarkSessionJSON(b *testing.B) {
 	s := &Session{Sensor: "router", Proto: "tcp", ClientMAC: "02:00:00:00:00:0a", ClientIP: "192.0.2.10",
 		ClientPort: 50123, ServerMAC: "02:00:00:00:00:01", ServerIP: "198.51.100.7", ServerPort: 443,
@@ -102,5 +159,18 @@ func BenchmarkSessionJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = s.AppendJSON(buf[:0])
+	}
+}
+
+func TestAppendU(t *testing.T) {
+	for _, v := range []uint64{0, 1, 9, 10, 42, 99, 100, 101, 999, 1000, 1500, 9999, 10000, 65535, 1<<63 + 1, ^uint64(0)} {
+		if got, want := string(appendU(nil, v)), strconv.FormatUint(v, 10); got != want {
+			t.Errorf("appendU(%d) = %s", v, got)
+		}
+	}
+	for _, v := range []int64{-1 << 63, -10000, -1, 0, 7, 1700000000000} {
+		if got, want := string(appendInt(nil, "k", v)), `,"k":`+strconv.FormatInt(v, 10); got != want {
+			t.Errorf("appendInt(%d) = %s, want %s", v, got, want)
+		}
 	}
 }
