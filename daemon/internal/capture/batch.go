@@ -62,6 +62,11 @@ func (s *fileSource) ReadBatch(buf []byte, frames []Frame) ([]Frame, error) {
 		return frames, s.err
 	}
 	off := 0
+	var npkts, nbytes uint64 // published once per batch, not per frame
+	defer func() {
+		s.packets.Add(npkts)
+		s.bytes.Add(nbytes)
+	}()
 	for n-off >= 16 {
 		h := buf[off : off+16]
 		caplen := int(s.order.Uint32(h[8:12]))
@@ -86,8 +91,8 @@ func (s *fileSource) ReadBatch(buf []byte, frames []Frame) ([]Frame, error) {
 		off = start + caplen
 		frames = append(frames, Frame{Data: buf[start:off:off], WireLen: wire, TS: sec*1e9 + frac, Link: s.pcapLink})
 		s.records++
-		s.packets.Add(1)
-		s.bytes.Add(uint64(wire))
+		npkts++
+		nbytes += uint64(wire)
 	}
 	s.carry = append(s.carry, buf[off:n]...)
 	if rerr == nil {
