@@ -221,6 +221,9 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 			}
 			haveIP = true
 			p.Family = 4
+			// The rest stays zero even after an outer IPv6 header
+			// (flow keys compare all 16 bytes).
+			p.Src, p.Dst = [16]byte{}, [16]byte{}
 			copy(p.Src[:4], d.ip4.src())
 			copy(p.Dst[:4], d.ip4.dst())
 			p.Proto = d.ip4.protocol

@@ -144,6 +144,7 @@ func (d *refDecoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *P
 			}
 			haveIP = true
 			p.Family = 4
+			p.Src, p.Dst = [16]byte{}, [16]byte{}
 			copy(p.Src[:4], d.ip4.SrcIP.To4())
 			copy(p.Dst[:4], d.ip4.DstIP.To4())
 			p.Proto = uint8(d.ip4.Protocol)

@@ -338,29 +338,22 @@ func mix(a, b uint64) uint64 {
 }
 
 // MakeKey returns the canonical key of p and whether p travels from A to B.
+// Addresses are compared as two big-endian words: the decoder leaves the
+// last 12 bytes of an IPv4 address zero, so the order is the byte order of
+// the addresses for both families.
 func MakeKey(p *decode.Packet) (Key, bool) {
 	var k Key
-	n := p.AddrLen()
 	k.Proto, k.Family = p.Proto, p.Family
-	c := cmpAddr(p.Src[:n], p.Dst[:n])
-	if c < 0 || (c == 0 && p.SrcPort <= p.DstPort) {
+	s, d := binary.BigEndian.Uint64(p.Src[0:8]), binary.BigEndian.Uint64(p.Dst[0:8])
+	if s == d {
+		s, d = binary.BigEndian.Uint64(p.Src[8:16]), binary.BigEndian.Uint64(p.Dst[8:16])
+	}
+	if s < d || (s == d && p.SrcPort <= p.DstPort) {
 		k.A, k.B, k.PA, k.PB = p.Src, p.Dst, p.SrcPort, p.DstPort
 		return k, true
 	}
 	k.A, k.B, k.PA, k.PB = p.Dst, p.Src, p.DstPort, p.SrcPort
 	return k, false
-}
-
-func cmpAddr(a, b []byte) int {
-	for i := range a {
-		if a[i] != b[i] {
-			if a[i] < b[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	return 0
 }
 
 func (t *Table) lookup(k *Key, h uint32) (uint32, uint32) {
