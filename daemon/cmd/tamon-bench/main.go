@@ -5,7 +5,9 @@
 //   - bare: a gopacket DecodingLayerParser loop over the file (the practical
 //     decode limit);
 //   - engine: the in-process engine (pipeline) with a sink that drops records;
-//   - tamond: `tamond -r FILE -json >/dev/null`;
+//   - tamond: `tamond -r FILE -json >/dev/null`, as shipped and with
+//     `option dissect '0'` (sessions, DNS, devices and apps, without the
+//     application-layer dissectors: the engine issue's scope and more);
 //   - open-N: `tamond -r` over a capture that leaves N sessions open until
 //     the end of input, for peak RSS against the session count.
 //
@@ -144,7 +146,12 @@ func report(dir string, packets int, tamond string, runs int) error {
 	// Interleave the measurements run by run, so that a noisy moment on
 	// the machine hits all of them alike; keep the fastest run of each, and
 	// the fewest CPU seconds.
-	var bare, td result
+	var bare, td, tdNoDissect result
+	noDissect := filepath.Join(dir, "tamon-nodissect.uci")
+	abs, _ := filepath.Abs("features.txt")
+	if err := os.WriteFile(noDissect, []byte("config tamon 'main'\n\toption dissect '0'\n\toption features '"+abs+"'\n"), 0o644); err != nil {
+		return err
+	}
 	eng := make([]result, len(scopes))
 	keep := func(b *result, r result) {
 		cpu := r.CPU
@@ -172,6 +179,10 @@ func report(dir string, packets int, tamond string, runs int) error {
 			return fmt.Errorf("tamond: %w", err)
 		}
 		keep(&td, r)
+		if r, err = runTamond(tamond, mix, noDissect, "tamond -r -json >/dev/null, option dissect '0'"); err != nil {
+			return fmt.Errorf("tamond, dissect 0: %w", err)
+		}
+		keep(&tdNoDissect, r)
 	}
 	var opens []result
 	for _, n := range []int{16384, 100000} {
@@ -180,7 +191,6 @@ func report(dir string, packets int, tamond string, runs int) error {
 			return err
 		}
 		cfg := filepath.Join(dir, "tamon-open.uci")
-		abs, _ := filepath.Abs("features.txt")
 		os.WriteFile(cfg, []byte("config tamon 'main'\n\toption max_flows '200000'\n\toption features '"+abs+"'\n"), 0o644)
 		r, err := runTamond(tamond, path, cfg, fmt.Sprintf("open-%d", n))
 		if err != nil {
@@ -207,6 +217,7 @@ func report(dir string, packets int, tamond string, runs int) error {
 		row(r)
 	}
 	row(td)
+	row(tdNoDissect)
 	fmt.Println()
 	// What each part costs, as the issues state their bounds: the
 	// dissectors against the engine without them (within 25%), device
@@ -318,7 +329,7 @@ func measureChild(mode, file string) (result, error) {
 		defer src.Close()
 		var records uint64
 		sink := pipeline.SinkFunc(func(rs []record.Record) error { records += uint64(len(rs)); return nil })
-		cfg := pipeline.Config{Sensor: "bench", Minimal: !sc.dissect, NoDeviceHistory: !sc.history}
+		cfg := pipeline.Config{Sensor: "bench", NoDissect: !sc.dissect, NoDeviceHistory: !sc.history}
 		if sc.devices {
 			cfg.Devices = devices.New(devices.Config{Sensor: "bench"})
 		}

@@ -289,11 +289,13 @@ func TestLiveCapture(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "200 ") || !strings.Contains(string(out), `"sensor":"live"`) {
 		t.Errorf("GET /api/v1/status: %v: %.300s", err, out)
 	}
-	// SIGHUP with a changed timeout is applied; a broken file is refused
-	// and the running configuration kept. Neither loses records.
-	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption interface '"+va+"'\n\toption sensor 'live'\n\toption tcp_timeout '120'\n"+apiConf), 0o644)
+	// SIGHUP with a changed timeout and the dissectors turned off is
+	// applied; a broken file is refused and the running configuration
+	// kept. Neither loses records.
+	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption interface '"+va+"'\n\toption sensor 'live'\n\toption tcp_timeout '120'\n\toption dissect '0'\n"+apiConf), 0o644)
 	td.Process.Signal(syscall.SIGHUP)
 	waitFor(t, &errLog, "reload: tcp_timeout 120 s")
+	waitFor(t, &errLog, "reload: dissect off")
 	os.WriteFile(cfg, []byte("config tamon 'main'\n\toption tcp_timeout 'never\n"), 0o644)
 	td.Process.Signal(syscall.SIGHUP)
 	waitFor(t, &errLog, "keeping the running configuration")

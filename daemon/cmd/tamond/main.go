@@ -350,6 +350,7 @@ func engineConfig(c *config.Config, live bool) pipeline.Config {
 		Flow:       fc,
 		DNSTimeout: int64(c.DNSTimeout) * 1e9,
 		Live:       live,
+		NoDissect:  !c.Dissect,
 	}
 }
 

@@ -49,6 +49,10 @@ func (r *reloader) reload() error {
 		fmt.Fprintf(r.log, "tamond: reload: tcp_timeout %d s, udp_timeout %d s, dns_timeout %d s\n",
 			next.TCPTimeout, next.UDPTimeout, next.DNSTimeout)
 	}
+	if next.Dissect != old.Dissect {
+		r.eng.SetDissect(next.Dissect)
+		fmt.Fprintf(r.log, "tamond: reload: dissect %s\n", onOff(next.Dissect))
+	}
 	for _, f := range r.apply {
 		f(&old, &next)
 	}
@@ -72,4 +76,11 @@ func (r *reloader) reload() error {
 	r.cur = next
 	r.loaded++
 	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }

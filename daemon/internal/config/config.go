@@ -6,7 +6,8 @@
 //
 //	config tamon 'main'       interface (list), sensor, promisc, tcp_timeout,
 //	                          udp_timeout, app_timeout, features, max_flows,
-//	                          timeline, workers, dns_timeout, memory_limit_mb
+//	                          timeline, workers, dns_timeout, memory_limit_mb,
+//	                          dissect
 //	config storage 'storage'  driver, path, host, port, user, password,
 //	                          database, retention_days, max_size_mb,
 //	                          spool_path, spool_max_mb
@@ -44,6 +45,10 @@ type Config struct {
 	Timeline   int
 	Workers    int
 	MemLimitMB int // soft memory limit for the Go runtime, MiB; 0: none
+	// Dissect runs the application-layer dissectors (TLS, HTTP, QUIC,
+	// SSDP) and the ICMP log; off, a slow router keeps sessions, DNS,
+	// devices and application names.
+	Dissect bool
 
 	Storage Storage
 	API     API
@@ -99,6 +104,7 @@ func Default() Config {
 		MaxFlows:   65536,
 		Timeline:   32,
 		MemLimitMB: 56,
+		Dissect:    true,
 		Storage: Storage{Driver: "sqlite", Path: "/tmp/tamon/tamon.db", Host: "127.0.0.1", Port: 3306,
 			User: "tamon", Database: "tamon", RetentionDays: 30, MaxSizeMB: 64,
 			SpoolPath: "/tmp/tamon/spool", SpoolMaxMB: 16},
@@ -138,6 +144,9 @@ func Load(path string) (Config, error) {
 		v, err := s.Bool("promisc", c.Promisc)
 		add(err)
 		c.Promisc = v
+		v, err = s.Bool("dissect", c.Dissect)
+		add(err)
+		c.Dissect = v
 		intOpt(s, "tcp_timeout", &c.TCPTimeout)
 		intOpt(s, "udp_timeout", &c.UDPTimeout)
 		intOpt(s, "app_timeout", &c.AppTimeout)

@@ -21,7 +21,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.TCPTimeout != 300 || c.UDPTimeout != 60 || c.Timeline != 32 || c.Storage.Driver != "sqlite" {
+	if c.TCPTimeout != 300 || c.UDPTimeout != 60 || c.Timeline != 32 || c.Storage.Driver != "sqlite" || !c.Dissect {
 		t.Errorf("unexpected defaults %+v", c)
 	}
 }
@@ -35,6 +35,7 @@ config tamon 'main'
 	option tcp_timeout '120'
 	option udp_timeout '30'
 	option promisc '1'
+	option dissect '0'
 
 config storage 'storage'
 	option driver 'mysql'
@@ -52,7 +53,7 @@ config alias
 		t.Fatal(err)
 	}
 	if strings.Join(c.Interfaces, ",") != "br-lan,br-guest" || c.Sensor != "router1" || c.TCPTimeout != 120 ||
-		c.UDPTimeout != 30 || !c.Promisc || c.Storage.Driver != "mysql" || c.Storage.Host != "192.0.2.5" ||
+		c.UDPTimeout != 30 || !c.Promisc || c.Dissect || c.Storage.Driver != "mysql" || c.Storage.Host != "192.0.2.5" ||
 		c.API.Listen != "127.0.0.1:9000" || len(c.Aliases) != 1 || c.Aliases[0].MAC != "aa:bb:cc:dd:ee:ff" ||
 		c.Aliases[0].Name != "儿子的平板" {
 		t.Errorf("loaded %+v", c)
@@ -66,6 +67,7 @@ config tamon 'main'
 	option tcp_timeout 'soon'
 	option udp_timeout '0'
 	option timeline '999'
+	option dissect 'sometimes'
 
 config storage 'storage'
 	option driver 'oracle'
@@ -81,7 +83,7 @@ config alias
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"tcp_timeout", "main.udp_timeout: 0 is out of range", "main.timeline: 999",
-		`storage.driver: "oracle"`, `api.tls: "maybe"`, `mac "nonsense"`, "name is empty", p} {
+		`storage.driver: "oracle"`, `api.tls: "maybe"`, "dissect", `mac "nonsense"`, "name is empty", p} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not mention %q:\n%v", want, err)
 		}

@@ -58,11 +58,13 @@ type Config struct {
 	Live        bool        // drop instead of waiting when the workers fall behind
 	IdleTick    time.Duration
 
-	// Minimal limits the engine to the engine issue's scope: sessions, DNS
-	// and the name map. The application-layer dissectors (TLS, HTTP, QUIC,
-	// SSDP) and the ICMP log are off. Benchmarks use it to show what the
-	// dissectors cost; the daemon never sets it.
-	Minimal bool
+	// NoDissect turns the application-layer dissectors (TLS, HTTP, QUIC,
+	// SSDP) and the ICMP log off: sessions, DNS, the name map, the device
+	// inventory and the application signatures stay. The daemon sets it
+	// from the UCI option main.dissect '0', for routers whose CPU cannot
+	// keep up, and SetDissect changes it while the engine runs; benchmarks
+	// use it to show what the dissectors cost.
+	NoDissect bool
 
 	// NoDeviceHistory keeps the device inventory to traffic, addresses and
 	// names: the per-record breakdowns (visited sites, hosts, apps, user
@@ -198,6 +200,7 @@ type Engine struct {
 	usage *appid.Usage                // app usage per device, owned by the merger
 
 	timeouts atomic.Pointer[Timeouts] // read by workers at each batch
+	dissect  atomic.Bool              // read by workers at each batch
 	ctl      chan ctlReq              // functions to run in the merger
 	running  atomic.Bool
 }
@@ -278,6 +281,13 @@ func (e *Engine) SetAppTimeout(d time.Duration) { e.Control(func() { e.usage.Set
 // applies them before its next batch. Safe from any goroutine.
 func (e *Engine) SetTimeouts(t Timeouts) { e.timeouts.Store(&t) }
 
+// SetDissect turns the application-layer dissectors and the ICMP log on
+// or off (Config.NoDissect); every worker applies it before its next
+// batch. Sessions already open go on without (or start with) dissection
+// from that packet: the dissectors read mid-stream traffic as they do
+// when capture starts in the middle of a session. Safe from any goroutine.
+func (e *Engine) SetDissect(on bool) { e.dissect.Store(on) }
+
 // Control runs fn in the merger goroutine, between two batches, and waits
 // for it: the way to change state the merger owns (name map, device
 // inventory, app usage) while the engine runs. When the engine is not
@@ -301,6 +311,7 @@ func New(cfg Config, sinks ...Sink) *Engine {
 	cfg.setDefaults()
 	e := &Engine{cfg: cfg, sinks: sinks, names: namemap.New(cfg.NameMapSize, 3600_000), ctl: make(chan ctlReq)}
 	e.timeouts.Store(&Timeouts{TCP: cfg.Flow.TCPTimeout, UDP: cfg.Flow.UDPTimeout, Request: cfg.DNSTimeout})
+	e.dissect.Store(!cfg.NoDissect)
 	if cfg.Apps != nil {
 		e.apps.Store(cfg.Apps)
 	}
@@ -310,6 +321,7 @@ func New(cfg Config, sinks ...Sink) *Engine {
 	for i := 0; i < cfg.Workers; i++ {
 		w := newWorker(i, &e.cfg, per)
 		w.timeouts = &e.timeouts
+		w.dissectOn = &e.dissect
 		w.apps = &e.apps
 		e.workers = append(e.workers, w)
 	}

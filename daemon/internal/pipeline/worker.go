@@ -50,10 +50,12 @@ type worker struct {
 
 	activeReq chan chan []record.Session // Engine.Active asks here; answered between batches
 
-	timeouts *atomic.Pointer[Timeouts] // the engine's, see Engine.SetTimeouts
-	apps     *atomic.Pointer[appid.Rules]
-	rules    *appid.Rules // for this batch
-	applied  *Timeouts
+	timeouts  *atomic.Pointer[Timeouts] // the engine's, see Engine.SetTimeouts
+	dissectOn *atomic.Bool              // the engine's, see Engine.SetDissect
+	dissect   bool                      // for this batch
+	apps      *atomic.Pointer[appid.Rules]
+	rules     *appid.Rules // for this batch
+	applied   *Timeouts
 
 	// flushCh carries the records of the final table flush to the merger,
 	// in chunks, sorted; closed when done.
@@ -81,6 +83,7 @@ func (w *worker) process(b *batch) {
 	default:
 	}
 	w.rules = w.apps.Load()
+	w.dissect = w.dissectOn.Load()
 	if t := w.timeouts.Load(); t != w.applied {
 		w.applied = t
 		w.table.SetTimeouts(t.TCP, t.UDP)
@@ -237,7 +240,7 @@ func (w *worker) packet(p *decode.Packet) {
 	switch p.Proto {
 	case 6, 17:
 	case 1, 58:
-		if !w.cfg.Minimal {
+		if w.dissect {
 			w.icmpT.packet(p)
 		}
 		return
@@ -248,19 +251,19 @@ func (w *worker) packet(p *decode.Packet) {
 	if w.cfg.Devices != nil {
 		w.device(p, s, dir)
 	}
-	if p.SrcPort == 53 || p.DstPort == 53 {
+	switch {
+	case p.SrcPort == 53 || p.DstPort == 53:
 		w.dns.packet(p, s, dir)
-	} else if w.cfg.Minimal {
-		return
-	} else if p.Proto == 6 {
+	case !w.dissect:
+	case p.Proto == 6:
 		w.streams.tcp(p, s, dir)
-	} else {
+	default:
 		w.streams.udp(p, s, dir)
 	}
 	if w.rules != nil {
 		w.streams.payloadHits(p, s, dir)
 	}
-	if p.Proto == 17 && (p.SrcPort == teredoPort || p.DstPort == teredoPort) {
+	if p.Proto == 17 && (p.SrcPort == teredoPort || p.DstPort == teredoPort) && w.dissect {
 		// Teredo: the UDP datagram counts in its session; the IPv6 packet
 		// inside gets its own ICMPv6 log.
 		if w.dec.DecodeTeredo(p.Payload, p, &w.inner) == decode.ReasonOK && w.inner.Proto == 58 {

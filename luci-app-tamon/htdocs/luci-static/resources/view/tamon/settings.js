@@ -55,6 +55,10 @@ return view.extend({
 
 		o = s.taboption('general', form.Flag, 'promisc', _('Promiscuous mode'), _('Also see traffic between other devices on the segment, not only traffic through the router.'));
 
+		o = s.taboption('general', form.Flag, 'dissect', _('Application protocols'), _('Read TLS (SNI, JA3, JA3S, JA4), HTTP, QUIC and SSDP, and log ICMP. Turn off on a router whose CPU cannot keep up: sessions, DNS, devices and applications stay.'));
+		o.default = '1';
+		o.rmempty = false;
+
 		o = s.taboption('general', form.Value, 'features', _('Features file'), _('Application signatures, one application per line.'));
 		o.validate = absolutePath;
 		o.placeholder = '/etc/tamon/features.txt';
