@@ -147,6 +147,11 @@ func TestDecodeLinkAndNetwork(t *testing.T) {
 		ProtAddressSize: 4, SourceHwAddress: macA, SourceProtAddress: v4a, DstHwAddress: macB, DstProtAddress: v4b})
 	badIHL := prepend(ethHdr(0x0800), tcp4)
 	badIHL[14] = 0x43 // IHL 3 < 5
+	// The link layer says IPv4, the header says version 6, and the reverse.
+	v6InV4 := prepend(ethHdr(0x0800), tcp4)
+	v6InV4[14] = 0x65
+	v4InV6 := prepend(ethHdr(0x86dd), tcp6)
+	v4InV6[14] = 0x40 | v4InV6[14]&0x0f
 	cases := []struct {
 		name string
 		link capture.LinkType
@@ -175,6 +180,8 @@ func TestDecodeLinkAndNetwork(t *testing.T) {
 		{"ip header cut", capture.LinkEthernet, prepend(ethHdr(0x0800), tcp4[:12]), want{reason: ReasonTruncated}},
 		{"tcp header cut before flags", capture.LinkEthernet, prepend(ethHdr(0x0800), tcp4[:20+10]), want{reason: ReasonTruncated}},
 		{"bad ihl", capture.LinkEthernet, badIHL, want{reason: ReasonMalformed}},
+		{"IPv4 type, version 6", capture.LinkEthernet, v6InV4, want{reason: ReasonMalformed}},
+		{"IPv6 type, version 4", capture.LinkEthernet, v4InV6, want{reason: ReasonMalformed}},
 		{"raw garbage version", capture.LinkRaw, []byte{0x50, 1, 2, 3}, want{reason: ReasonMalformed}},
 	}
 	d := NewDecoder(8)

@@ -68,6 +68,8 @@ var (
 	errShortIPv4     = errors.New("IPv4 header cut off")
 	errIPv4Len       = errors.New("IPv4 total length shorter than its header")
 	errIPv4IHL       = errors.New("IPv4 header length below 20 bytes")
+	errIPv4Version   = errors.New("IPv4 header with another version number")
+	errIPv6Version   = errors.New("IPv6 header with another version number")
 	errIPv4Option    = errors.New("IPv4 option length below 2")
 	errShortIPv4Opt  = errors.New("IPv4 option cut off")
 	errShortIPv6     = errors.New("IPv6 header cut off")
@@ -517,6 +519,9 @@ func (ip *ipv4Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 		df.SetTruncated()
 		return errShortIPv4
 	}
+	if data[0]>>4 != 4 {
+		return errIPv4Version // what the link layer called IPv4 is not (tshark: bogus IP version)
+	}
 	ip.length = binary.BigEndian.Uint16(data[2:4])
 	ip.ihl = data[0] & 0x0f
 	length := int(ip.length)
@@ -601,6 +606,9 @@ func (ip *ipv6Layer) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) er
 	if len(data) < 40 {
 		df.SetTruncated()
 		return errShortIPv6
+	}
+	if data[0]>>4 != 6 {
+		return errIPv6Version
 	}
 	ip.length = binary.BigEndian.Uint16(data[4:6])
 	ip.nextHeader = data[6]

@@ -27,8 +27,8 @@ type refDecoder struct {
 	sll   layers.LinuxSLL
 	sll2  layers.LinuxSLL2
 	loop  layers.Loopback
-	ip4   layers.IPv4
-	ip6   layers.IPv6
+	ip4   refIPv4
+	ip6   refIPv6
 	ip6x  refIP6Ext
 	tcp   layers.TCP
 	udp   layers.UDP
@@ -72,7 +72,7 @@ func newRefDecoder(maxDatagrams int) *refDecoder {
 	d.ip4p = mk(layers.LayerTypeIPv4)
 	d.ip6p = mk(layers.LayerTypeIPv6)
 	d.parsers[capture.LinkRaw] = d.ip4p // replaced per frame by the version nibble
-	d.ip6x.ip6 = &d.ip6
+	d.ip6x.ip6 = &d.ip6.IPv6
 	d.Defrag = NewDefragmenter(maxDatagrams)
 	return d
 }
@@ -441,7 +441,29 @@ var (
 	refErrPPPoELen   = errors.New("PPPoE length past the frame")
 	refErrShortExt   = errors.New("IPv6 extension header cut off")
 	refErrExtChain   = errors.New("IPv6 extension header chain too long")
+	refErrVersion    = errors.New("IP header with another version number")
 )
+
+// refIPv4 and refIPv6 are gopacket's IPv4 and IPv6 with the version check
+// that tshark makes ("bogus IP version"): gopacket decodes a header of any
+// version number as the one the link layer named.
+type refIPv4 struct{ layers.IPv4 }
+
+func (l *refIPv4) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) >= 20 && data[0]>>4 != 4 {
+		return refErrVersion
+	}
+	return l.IPv4.DecodeFromBytes(data, df)
+}
+
+type refIPv6 struct{ layers.IPv6 }
+
+func (l *refIPv6) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) >= 40 && data[0]>>4 != 6 {
+		return refErrVersion
+	}
+	return l.IPv6.DecodeFromBytes(data, df)
+}
 
 // refVLAN decodes 802.1Q and 802.1ad tags and remembers the first two
 // VLAN IDs of the frame (gopacket's Dot1Q would keep only the last).
