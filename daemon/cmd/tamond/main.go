@@ -202,7 +202,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if serve {
-		rl := &reloader{path: cfg.Source, cur: cfg, eng: eng, log: stderr}
+		rl := &reloader{path: cfg.Source, cur: cfg, eng: eng, log: stderr, override: o.override}
 		if live {
 			rl.apply = append(rl.apply, func(old, next *config.Config) { detectOffload() })
 		}
@@ -325,6 +325,13 @@ func loadConfig(o *options, fl *flag.FlagSet) (config.Config, error) {
 	} else {
 		cfg, err = config.Load(o.config)
 	}
+	o.override(&cfg)
+	return cfg, err
+}
+
+// override applies the command line's -i, -sensor and -workers over a
+// loaded configuration (at start and again on every reload).
+func (o *options) override(cfg *config.Config) {
 	if o.iface != "" {
 		cfg.Interfaces = strings.Split(o.iface, ",")
 	}
@@ -334,7 +341,6 @@ func loadConfig(o *options, fl *flag.FlagSet) (config.Config, error) {
 	if o.workers != 0 {
 		cfg.Workers = o.workers
 	}
-	return cfg, err
 }
 
 func engineConfig(c *config.Config, live bool) pipeline.Config {

@@ -15,13 +15,16 @@ import (
 // what can change while the daemon runs. A configuration that does not load
 // or validate is refused: the running one stays, and the log says why.
 type reloader struct {
-	mu     sync.Mutex
-	path   string
-	cur    config.Config
-	eng    *pipeline.Engine
-	log    io.Writer
-	apply  []func(old, new *config.Config) // further parts (devices, apps, API) register here
-	loaded int                             // successful reloads, for tests and status
+	mu   sync.Mutex
+	path string
+	cur  config.Config
+	eng  *pipeline.Engine
+	log  io.Writer
+	// override applies the command line's options over each loaded file,
+	// so that they do not read as changes that need a restart.
+	override func(*config.Config)
+	apply    []func(old, new *config.Config) // further parts (devices, apps, API) register here
+	loaded   int                             // successful reloads, for tests and status
 }
 
 // current returns the configuration in effect and the number of
@@ -41,6 +44,9 @@ func (r *reloader) reload() error {
 	if err != nil {
 		fmt.Fprintf(r.log, "tamond: reload %s: keeping the running configuration: %v\n", r.path, err)
 		return err
+	}
+	if r.override != nil {
+		r.override(&next)
 	}
 	old := r.cur
 	if next.TCPTimeout != old.TCPTimeout || next.UDPTimeout != old.UDPTimeout || next.DNSTimeout != old.DNSTimeout {
