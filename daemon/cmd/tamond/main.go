@@ -274,7 +274,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		if replay && runErr == nil && ctx.Err() == nil {
 			fmt.Fprintf(stderr, "tamond: replay of %s done; serving until SIGINT or SIGTERM\n", o.read)
-			<-ctx.Done()
+			// Packets were stamped with the wall clock: keep the
+			// inventory's clock going, so that the live rates fall to
+			// zero instead of repeating the file's last seconds.
+			tick := time.NewTicker(time.Second)
+			for waiting := true; waiting; {
+				select {
+				case <-ctx.Done():
+					waiting = false
+				case now := <-tick.C:
+					inv.Advance(now.UnixMilli())
+				}
+			}
+			tick.Stop()
 		}
 		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := db.Close(cctx); err != nil && runErr == nil {

@@ -179,12 +179,24 @@ func TestReplayServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, &errb, "reload: 1 aliases")
+	if strings.Contains(errb.String(), "next restart") {
+		t.Errorf("the reload reads the command line's -sensor as a change:\n%s", errb.String())
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(get("devices?mac="+mac), `"alias":"replayed-pc"`) {
 		if time.Now().After(deadline) {
 			t.Fatalf("device %s has no alias after the reload: %s", mac, get("devices?mac="+mac))
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// The file is over: the live rates fall to zero once their window
+	// (10 s) has passed, instead of repeating the file's last seconds.
+	deadline = time.Now().Add(20 * time.Second)
+	for st := get("status"); !strings.Contains(st, `"rates":{"up_bps":0,"down_bps":0}`); st = get("status") {
+		if time.Now().After(deadline) {
+			t.Fatalf("rates still moving 20 s after the replay ended: %s", st)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

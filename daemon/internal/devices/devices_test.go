@@ -455,6 +455,20 @@ func TestRates(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("rates %v, want %v", got, want)
 	}
+	// A clock moved back changes nothing; moved on past the window with no
+	// traffic (a replay that ended), nothing is moving.
+	inv.Advance(t0)
+	if got := inv.Rates(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rates after Advance to an earlier time %v, want %v", got, want)
+	}
+	inv.Advance(t0 + 15_000) // the window holds seconds 6 to 15
+	if got, want := inv.Rates(), []Rate{{a, "", 400, 4000}, {b, "tv", 5, 5}}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("rates half a window on: %v, want %v", got, want)
+	}
+	inv.Advance(t0 + 20_000)
+	if got := inv.Rates(); len(got) != 0 {
+		t.Errorf("rates after Advance past the window: %v", got)
+	}
 	// Ten seconds later with no traffic, nothing is moving.
 	inv.Apply(traffic(b, t0+20_000, "", 0, 0), nil)
 	if got := inv.Rates(); len(got) != 0 {

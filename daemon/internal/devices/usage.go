@@ -318,6 +318,16 @@ func usageList(m map[string]*counter) []Usage {
 	return out
 }
 
+// Advance moves the inventory's clock (Unix ms) forward to at while no
+// traffic comes in but time goes on (a replay that has ended), so that
+// Rates falls to nothing once its window has passed instead of repeating
+// the last one. An earlier time is ignored.
+func (inv *Inventory) Advance(at int64) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.now = max(inv.now, at)
+}
+
 // Rates returns the devices that sent or received bytes during the last
 // Config.RateWindow of packet time (ending at the latest packet time the
 // inventory saw, its current second included), with their average bytes per
