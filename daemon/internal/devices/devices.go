@@ -970,6 +970,30 @@ func (inv *Inventory) Links(mac string) []string {
 	return out
 }
 
+// MACs returns every MAC of the device that mac (primary or linked)
+// belongs to: its primary MAC first, then the randomised MACs linked to
+// it, oldest first; just mac when no device has it; nil when mac is not a
+// MAC. All in the records' form (lower-case, colon-separated), so that a
+// store query over them finds the records of every MAC the device used.
+func (inv *Inventory) MACs(mac string) []string {
+	m, ok := ParseMAC(mac)
+	if !ok {
+		return nil
+	}
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	d := inv.find(m)
+	if d == nil {
+		return []string{FormatMAC(m)}
+	}
+	out := make([]string, 0, 1+len(d.links))
+	out = append(out, d.macText)
+	for _, l := range d.links {
+		out = append(out, FormatMAC(l))
+	}
+	return out
+}
+
 // Stats returns the inventory's counters.
 func (inv *Inventory) Stats() Stats {
 	inv.mu.Lock()

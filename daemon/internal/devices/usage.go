@@ -56,7 +56,7 @@ func (inv *Inventory) Session(s *record.Session) {
 	if s.App != "" {
 		inv.count(&d.apps, s.App, 1, bytes)
 	}
-	if host := hostName(s.Host); host != "" {
+	if host := visitName(s.Host, false); host != "" {
 		// A device's sessions come in runs to the same host: its counter
 		// is kept at hand (counters are never deleted).
 		if c := d.lastHost; c != nil && c.name == host {
@@ -73,16 +73,11 @@ func (inv *Inventory) Session(s *record.Session) {
 // public name to the visited sites of the client device. Lookups of .local,
 // reverse (.arpa) and single-label names are not visits.
 func (inv *Inventory) DNS(r *record.DNS) {
-	if r.RCode != "NOERROR" {
+	if !LookupVisits(r.RCode, r.QType) {
 		return
 	}
-	switch r.QType {
-	case "A", "AAAA", "HTTPS":
-	default:
-		return
-	}
-	name := hostName(r.Query)
-	if name == "" || !strings.Contains(name, ".") || strings.HasSuffix(name, ".local") || strings.HasSuffix(name, ".arpa") {
+	name := visitName(r.Query, true)
+	if name == "" {
 		return
 	}
 	inv.mu.Lock()
@@ -141,6 +136,32 @@ func (inv *Inventory) touch(mac [6]byte, ts int64) *device {
 	}
 	d.seen(ts)
 	return d
+}
+
+// LookupVisits reports whether a DNS lookup with this rcode and qtype can
+// be a visit: a successful (NOERROR) lookup of an address (A, AAAA) or of
+// a service binding (HTTPS). Whether its name counts is visitName's rule.
+func LookupVisits(rcode, qtype string) bool {
+	if rcode != "NOERROR" {
+		return false
+	}
+	switch qtype {
+	case "A", "AAAA", "HTTPS":
+		return true
+	}
+	return false
+}
+
+// visitName returns the name under which a session's host (lookup false)
+// or a DNS query (lookup true) counts in the visited sites, normalised by
+// hostName; "" when it is no visit: no name, or for a lookup a
+// single-label, .local or reverse (.arpa) name.
+func visitName(name string, lookup bool) string {
+	name = hostName(name)
+	if lookup && (!strings.Contains(name, ".") || strings.HasSuffix(name, ".local") || strings.HasSuffix(name, ".arpa")) {
+		return ""
+	}
+	return name
 }
 
 // hostName normalises a host for counting: lower-case, no trailing dot, no
@@ -277,18 +298,7 @@ func (inv *Inventory) History(mac string, from, to int64) []Visit {
 			out = append(out, *v)
 		}
 	}
-	slices.SortFunc(out, func(a, b Visit) int {
-		if c := cmp.Compare(a.Day, b.Day); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Bytes, a.Bytes); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.Lookups, a.Lookups); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	sortVisits(out)
 	return out
 }
 

@@ -35,9 +35,9 @@
 //
 // # Reading
 //
-// List, Top and Series answer the API from the database, concurrently
-// with writing; see sqldb for what filters match. Both drivers give the
-// same results.
+// List, Top, Series and Visits answer the API from the database,
+// concurrently with writing; see sqldb for what filters match. Both
+// drivers give the same results.
 //
 // # Retention
 //
@@ -82,6 +82,12 @@ type TopItem = sqldb.TopItem
 // Point is one step of Series.
 type Point = sqldb.Point
 
+// VisitBucket is one row of Visits.
+type VisitBucket = sqldb.VisitBucket
+
+// MaxVisitBuckets bounds the rows of one Visits.
+const MaxVisitBuckets = sqldb.MaxVisitBuckets
+
 // ErrFilter marks a query the caller got wrong (the API answers 400).
 var ErrFilter = sqldb.ErrFilter
 
@@ -106,6 +112,7 @@ type Driver interface {
 	List(ctx context.Context, kind record.Kind, f Filter, fn func(Row) error) (next string, err error)
 	Top(ctx context.Context, by, metric string, f Filter, n int) ([]TopItem, error)
 	Series(ctx context.Context, step time.Duration, by string, f Filter) ([]Point, error)
+	Visits(ctx context.Context, step time.Duration, f Filter) ([]VisitBucket, error)
 	// TimeRange returns the oldest and newest time of a kind's rows.
 	TimeRange(ctx context.Context, kind record.Kind) (oldest, newest int64, ok bool, err error)
 	// Purge deletes at most limit rows older than before (Unix ms).
@@ -551,6 +558,13 @@ func (s *Store) Top(ctx context.Context, by, metric string, f Filter, n int) ([]
 // or not split (see sqldb.DB.Series).
 func (s *Store) Series(ctx context.Context, step time.Duration, by string, f Filter) ([]Point, error) {
 	return s.drv.Series(ctx, step, by, f)
+}
+
+// Visits returns the sessions (by host) and successful DNS lookups (by
+// name) of the devices f selects, per step of time: what a device's
+// visited-sites history is made of (see sqldb.DB.Visits).
+func (s *Store) Visits(ctx context.Context, step time.Duration, f Filter) ([]VisitBucket, error) {
+	return s.drv.Visits(ctx, step, f)
 }
 
 // Columns returns the columns of kind's table, in record field order (for

@@ -328,3 +328,105 @@ func (db *DB) Series(ctx context.Context, step time.Duration, by string, f Filte
 	}
 	return out, nil
 }
+
+// VisitBucket is one row of Visits: the sessions to one host, or the DNS
+// lookups of one name, of one step of time.
+type VisitBucket struct {
+	TS   int64  // start of the step, Unix ms, a multiple of the step
+	Name string // sessions: host; dns: query; as stored, byte for byte
+	// Kind says where the row comes from: record.KindSession or
+	// record.KindDNS.
+	Kind     record.Kind
+	First    int64 // earliest start_ts (sessions) or ts (dns) in the step
+	Last     int64 // latest end_ts or start_ts, whichever is larger (sessions); latest ts (dns)
+	Sessions int64 // sessions (0 for dns)
+	Bytes    int64 // bytes_up + bytes_down of those sessions (0 for dns)
+	Lookups  int64 // lookups (0 for sessions)
+}
+
+// MaxVisitBuckets bounds the rows of one Visits.
+const MaxVisitBuckets = 100000
+
+// Visits returns the raw material of a device's visited-sites history
+// (see devices.MergeVisits): for the sessions and the DNS records that f
+// selects, one row per table, name and step of time (sessions by start_ts,
+// dns by ts); the MACs of f add up. Sessions without a host are left out;
+// of DNS records only successful lookups (rcode NOERROR) of types A, AAAA
+// and HTTPS count, as devices.Inventory.DNS counts them; names are as
+// stored (the name rules are package devices'). f may only set MAC, From,
+// To and Sensor; any other field is an error (ErrFilter). Rows come in
+// time order, then name order (bytes), sessions before dns; names group
+// byte for byte on both dialects (MySQL's PAD SPACE collation alone would
+// merge "a.com" and "a.com "). More than MaxVisitBuckets rows is an error
+// (ErrFilter): narrow the range or the MAC list.
+func (db *DB) Visits(ctx context.Context, step time.Duration, f Filter) ([]VisitBucket, error) {
+	ms := step.Milliseconds()
+	if ms <= 0 || step%time.Millisecond != 0 {
+		return nil, fmt.Errorf("%w: visits: step %v is not a whole number of milliseconds of at least 1 ms", ErrFilter, step)
+	}
+	for _, c := range []struct {
+		name string
+		set  bool
+	}{
+		{"ip", nonEmpty(f.IP)}, {"host", nonEmpty(f.Host)}, {"app", nonEmpty(f.App)}, {"q", nonEmpty(f.Q)},
+		{"port", len(f.Port) > 0}, {"limit", f.Limit != 0}, {"sort", f.Sort != ""},
+		{"cursor", f.After != "" || f.Before != ""},
+	} {
+		if c.set {
+			return nil, fmt.Errorf("%w: visits: filter %s does not apply (only mac, from, to and sensor do)", ErrFilter, c.name)
+		}
+	}
+	div, name := "/", func(col string) string { return col }
+	if db.dialect == MySQL {
+		div = "DIV"
+		name = func(col string) string { return "CAST(" + col + " AS BINARY)" }
+	}
+	var sq, dq query
+	sq.b.WriteString("SELECT (start_ts " + div + " ?) * ? AS t, " + name("host") + " AS k, 1 AS src," +
+		" MIN(start_ts) AS f, MAX(CASE WHEN end_ts > start_ts THEN end_ts ELSE start_ts END) AS l," +
+		" COUNT(*) AS n, SUM(bytes_up + bytes_down) AS b, 0 AS lk FROM sessions")
+	sq.args = append(sq.args, ms, ms)
+	if err := sq.filter(db.tables[record.KindSession], &f); err != nil {
+		return nil, err
+	}
+	sq.where("LENGTH(host) > 0")
+	sq.b.WriteString(" GROUP BY t, k")
+
+	dq.b.WriteString("SELECT (ts " + div + " ?) * ? AS t, " + name("query") + " AS k, 2 AS src," +
+		" MIN(ts) AS f, MAX(ts) AS l, 0 AS n, 0 AS b, COUNT(*) AS lk FROM dns")
+	dq.args = append(dq.args, ms, ms)
+	if err := dq.filter(db.tables[record.KindDNS], &f); err != nil {
+		return nil, err
+	}
+	// The lookups devices.Inventory.DNS counts as visits.
+	dq.where("rcode = ? AND qtype IN (?, ?, ?)", "NOERROR", "A", "AAAA", "HTTPS")
+	dq.b.WriteString(" GROUP BY t, k")
+
+	text := sq.b.String() + " UNION ALL " + dq.b.String() + " ORDER BY t, k, src LIMIT ?"
+	args := slices.Concat(sq.args, dq.args, []any{MaxVisitBuckets + 1})
+	rows, err := db.sql.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, fmt.Errorf("visits of %v step %v: %w", f.MAC, step, err)
+	}
+	defer rows.Close()
+	var out []VisitBucket
+	for rows.Next() {
+		if len(out) == MaxVisitBuckets {
+			return nil, fmt.Errorf("%w: visits of %v step %v from %d to %d: more than %d rows; narrow the range", ErrFilter, f.MAC, step, f.From, f.To, MaxVisitBuckets)
+		}
+		var v VisitBucket
+		var src int
+		if err := rows.Scan(&v.TS, &v.Name, &src, &v.First, &v.Last, &v.Sessions, &v.Bytes, &v.Lookups); err != nil {
+			return nil, fmt.Errorf("visits of %v step %v: %w", f.MAC, step, err)
+		}
+		v.Kind = record.KindSession
+		if src == 2 {
+			v.Kind = record.KindDNS
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("visits of %v step %v: %w", f.MAC, step, err)
+	}
+	return out, nil
+}
