@@ -355,6 +355,13 @@ func TestPagesLoad(t *testing.T) {
 					tb.screenshot("sessions-timeline." + lang)
 					tb.eval(`(() => { document.querySelector('#modal_overlay .cbi-button').click(); return true; })()`, nil)
 				}
+				if lang == "en" && (name == "tls" || name == "http" || name == "icmp") {
+					var off bool
+					tb.eval(`document.body.textContent.includes('Application protocols are turned off')`, &off)
+					if off {
+						t.Errorf("the %s page says the application protocols are off while they are on", name)
+					}
+				}
 				var unlabeled int
 				tb.eval(`Array.from(document.querySelectorAll('.tamon-bar-label')).filter((l) => l.textContent.trim() === '').length`, &unlabeled)
 				if unlabeled > 0 {
@@ -723,6 +730,7 @@ func TestSettingsSaveApply(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-tab="general"] a`)),
 		chromedp.SetValue(chromedp.CSS(id("main", "sensor")), "router1"),
 		chromedp.Click(chromedp.CSS(`[id="widget.cbid.tamon.main.interface.eth1"]`)),
+		chromedp.Click(chromedp.CSS(id("main", "dissect"))), // application protocols off
 	)
 	setSelect(id("storage", "driver"), "mysql")
 	tb.wait("the MySQL fields", `document.getElementById('cbi-tamon-storage-host').style.display !== 'none'`, 5*time.Second)
@@ -747,6 +755,7 @@ func TestSettingsSaveApply(t *testing.T) {
 	main.Set(Option{Name: "interface", Values: []string{"br-lan", "eth1"}, List: true})
 	main.Set(Option{Name: "tcp_timeout", Values: []string{"120"}})
 	main.Set(Option{Name: "sensor", Values: []string{"router1"}})
+	main.Set(Option{Name: "dissect", Values: []string{"0"}})
 	st := want.Section("storage")
 	st.Set(Option{Name: "driver", Values: []string{"mysql"}})
 	st.Set(Option{Name: "host", Values: []string{"192.0.2.10"}})
@@ -778,7 +787,18 @@ func TestSettingsSaveApply(t *testing.T) {
 	if log := b.Daemon.Log(); !strings.Contains(log, "take effect at the next restart") {
 		t.Errorf("the daemon's log does not say that storage and sensor wait for a restart:\n%s", log)
 	}
+	if log := b.Daemon.Log(); !strings.Contains(log, "reload: dissect off") {
+		t.Errorf("the daemon's log does not say that the application protocols are off:\n%s", log)
+	}
 	tb.noErrors()
+	// The pages those protocols fill say why they get no new entries.
+	for _, page := range []string{"tls", "http", "icmp"} {
+		pt := newTab(t)
+		pt.open(b, page, "en")
+		pt.wait("the notice that the application protocols are off",
+			`document.body.textContent.includes('Application protocols are turned off in the settings')`, 20*time.Second)
+		pt.noErrors()
+	}
 }
 
 // TestUntrustedTextStaysText publishes records whose fields carry HTML and

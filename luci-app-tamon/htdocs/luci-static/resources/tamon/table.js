@@ -1,6 +1,7 @@
 'use strict';
 'require baseclass';
 'require ui';
+'require uci';
 'require tamon.api as api';
 
 /*
@@ -30,6 +31,21 @@ function rangeLabel(key) {
 return baseclass.extend({
 	rangeLabel: rangeLabel,
 	ranges: ranges,
+
+	/* Loads /etc/config/tamon for dissectNotice (a page still loads without it). */
+	loadSettings() {
+		return L.resolveDefault(uci.load('tamon'), null);
+	},
+
+	/* The notice of the TLS, HTTP and ICMP pages while the application
+	 * protocols are turned off in the settings (main.dissect '0'). */
+	dissectNotice() {
+		if (uci.get('tamon', 'main', 'dissect') !== '0')
+			return '';
+		return E('div', { 'class': 'alert-message warning' }, [
+			_('Application protocols are turned off in the settings: TLS, HTTP and ICMP get no new entries until they are turned on again.')
+		]);
+	},
 
 	/* from (Unix ms) of a range key; 0 for all time */
 	rangeFrom(key) {

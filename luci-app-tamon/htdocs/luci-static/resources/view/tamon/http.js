@@ -7,7 +7,7 @@
 
 return view.extend({
 	load() {
-		return api.info();
+		return Promise.all([api.info(), table.loadSettings()]);
 	},
 
 	render() {
@@ -28,6 +28,7 @@ return view.extend({
 		return E([], [
 			E('h2', {}, [_('HTTP requests')]),
 			E('p', { 'class': 'cbi-section-descr' }, [_('Unencrypted web requests: method, host, path and the server\'s answer.')]),
+			table.dissectNotice(),
 			t.node
 		]);
 	},

@@ -22,7 +22,7 @@ function typeName(family, type, code) {
 
 return view.extend({
 	load() {
-		return api.info();
+		return Promise.all([api.info(), table.loadSettings()]);
 	},
 
 	render() {
@@ -43,6 +43,7 @@ return view.extend({
 		return E([], [
 			E('h2', {}, [_('ICMP messages')]),
 			E('p', { 'class': 'cbi-section-descr' }, [_('Pings with their round-trip time, and error messages with the packet they refer to.')]),
+			table.dissectNotice(),
 			t.node
 		]);
 	},

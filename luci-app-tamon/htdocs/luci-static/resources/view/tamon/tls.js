@@ -7,7 +7,7 @@
 
 return view.extend({
 	load() {
-		return api.info();
+		return Promise.all([api.info(), table.loadSettings()]);
 	},
 
 	render() {
@@ -31,6 +31,7 @@ return view.extend({
 		return E([], [
 			E('h2', {}, [_('TLS handshakes')]),
 			E('p', { 'class': 'cbi-section-descr' }, [_('Encrypted connections: the server name the device asked for and the fingerprint of its TLS client. JA4 is shown first: it stays the same when a browser shuffles its extensions, JA3 does not.')]),
+			table.dissectNotice(),
 			t.node
 		]);
 	},
