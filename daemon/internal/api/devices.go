@@ -14,6 +14,8 @@ import (
 	"unicode/utf8"
 
 	"tamon/daemon/internal/devices"
+	"tamon/daemon/internal/record"
+	"tamon/daemon/internal/store"
 )
 
 // Limits of the device routes.
@@ -34,10 +36,16 @@ type historyRow struct {
 }
 
 // history answers GET /devices/{mac}/history: the sites the device
-// visited, per day (newest day first; within a day most bytes first), from
-// the live inventory, which keeps the last days (devices.Config
-// .HistoryDays, 7 by default). from and to default to the last 7 days;
-// limit 1..1000, default 100.
+// visited, per day (newest day first; within a day most bytes first), one
+// row per name and day from the DNS lookups and sessions of the device.
+// With a store, the rows come from the database (sessions and dns tables,
+// of every MAC of the device: the primary and its linked randomised MACs),
+// so they survive restarts and go back as far as retention_days; without
+// one, from the live inventory, which keeps the last days
+// (devices.Config.HistoryDays, 7 by default). Both follow the same rules
+// (devices.MergeVisits). Days are in the inventory's time zone
+// (devices.Config.Location). from and to default to the last 7 days, and
+// the days holding them are included whole; limit 1..1000, default 100.
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	mac, err := parseMAC(r.PathValue("mac"))
 	if err != nil {
@@ -63,20 +71,57 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	rows := []historyRow{}
+	loc := time.Local // devices.Config's default
 	if s.opts.Devices != nil {
-		visits := s.opts.Devices.History(mac, from, to)
-		slices.SortStableFunc(visits, func(a, b devices.Visit) int { return compareInt64(b.Day, a.Day) })
-		loc := s.opts.Devices.Config().Location
+		loc = s.opts.Devices.Config().Location
 		if loc == nil {
 			loc = time.UTC
 		}
-		for _, v := range visits[:min(len(visits), limit)] {
-			rows = append(rows, historyRow{Day: time.UnixMilli(v.Day).In(loc).Format(time.DateOnly), Name: v.Name,
-				FirstSeen: v.FirstSeen, LastSeen: v.LastSeen, Sessions: v.Sessions, Bytes: v.Bytes})
+	}
+	var visits []devices.Visit
+	switch {
+	case s.opts.Store != nil:
+		visits, err = s.storeHistory(r, mac, from, to, loc)
+		if err != nil {
+			s.storeError(w, r, "history of "+mac, err)
+			return
 		}
+	case s.opts.Devices != nil:
+		visits = s.opts.Devices.History(mac, from, to)
+	}
+	slices.SortStableFunc(visits, func(a, b devices.Visit) int { return compareInt64(b.Day, a.Day) })
+	rows := make([]historyRow, 0, min(len(visits), limit))
+	for _, v := range visits[:min(len(visits), limit)] {
+		rows = append(rows, historyRow{Day: time.UnixMilli(v.Day).In(loc).Format(time.DateOnly), Name: v.Name,
+			FirstSeen: v.FirstSeen, LastSeen: v.LastSeen, Sessions: v.Sessions, Bytes: v.Bytes})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rows": rows})
+}
+
+// storeHistory reads the visited sites of the device mac belongs to, for
+// the days in loc from the one holding from to the one holding to, from
+// the store: the same visits Inventory.History would give, had it kept
+// them.
+func (s *Server) storeHistory(r *http.Request, mac string, from, to int64, loc *time.Location) ([]devices.Visit, error) {
+	macs := []string{mac}
+	if s.opts.Devices != nil {
+		if m := s.opts.Devices.MACs(mac); len(m) > 0 {
+			macs = m
+		}
+	}
+	start, end := devices.HistorySpan(from, to, loc)
+	ctx, cancel := s.queryCtx(r)
+	defer cancel()
+	buckets, err := s.opts.Store.Visits(ctx, devices.VisitStep, store.Filter{MAC: macs, From: start, To: end})
+	if err != nil {
+		return nil, err
+	}
+	counts := make([]devices.VisitCount, len(buckets))
+	for i, b := range buckets {
+		counts[i] = devices.VisitCount{Name: b.Name, Lookup: b.Kind == record.KindDNS, First: b.First, Last: b.Last,
+			Sessions: uint64(max(b.Sessions, 0)), Bytes: uint64(max(b.Bytes, 0)), Lookups: uint64(max(b.Lookups, 0))}
+	}
+	return devices.MergeVisits(counts, loc), nil
 }
 
 func compareInt64(a, b int64) int {

@@ -46,6 +46,7 @@ import (
 type Store interface {
 	List(ctx context.Context, kind record.Kind, f store.Filter, fn func(store.Row) error) (next string, err error)
 	Top(ctx context.Context, by, metric string, f store.Filter, n int) ([]store.TopItem, error)
+	Visits(ctx context.Context, step time.Duration, f store.Filter) ([]store.VisitBucket, error)
 	Stats() store.Stats
 }
 
@@ -63,6 +64,7 @@ type Engine interface {
 type Inventory interface {
 	Name(mac string) string
 	History(mac string, from, to int64) []devices.Visit
+	MACs(mac string) []string
 	Rates() []devices.Rate
 	Config() devices.Config
 }
@@ -133,9 +135,9 @@ type ConfigInfo struct {
 // Options set up a Server. Only the zero values named take defaults; every
 // function field may be nil.
 type Options struct {
-	Store   Store     // nil: lists, top and series answer 503
+	Store   Store     // nil: lists, top and series answer 503; history comes from Devices
 	Engine  Engine    // nil: status shows zero counters, active is empty
-	Devices Inventory // nil: no labels, rates or device history
+	Devices Inventory // nil: no labels or rates; device history only from Store
 
 	// Config returns the running configuration (it changes on reload).
 	Config func() ConfigInfo

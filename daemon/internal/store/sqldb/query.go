@@ -360,6 +360,11 @@ const MaxVisitBuckets = 100000
 // merge "a.com" and "a.com "). More than MaxVisitBuckets rows is an error
 // (ErrFilter): narrow the range or the MAC list.
 func (db *DB) Visits(ctx context.Context, step time.Duration, f Filter) ([]VisitBucket, error) {
+	return db.visits(ctx, step, f, MaxVisitBuckets)
+}
+
+// visits is Visits with at most maxRows rows.
+func (db *DB) visits(ctx context.Context, step time.Duration, f Filter, maxRows int) ([]VisitBucket, error) {
 	ms := step.Milliseconds()
 	if ms <= 0 || step%time.Millisecond != 0 {
 		return nil, fmt.Errorf("%w: visits: step %v is not a whole number of milliseconds of at least 1 ms", ErrFilter, step)
@@ -403,7 +408,7 @@ func (db *DB) Visits(ctx context.Context, step time.Duration, f Filter) ([]Visit
 	dq.b.WriteString(" GROUP BY t, k")
 
 	text := sq.b.String() + " UNION ALL " + dq.b.String() + " ORDER BY t, k, src LIMIT ?"
-	args := slices.Concat(sq.args, dq.args, []any{MaxVisitBuckets + 1})
+	args := slices.Concat(sq.args, dq.args, []any{maxRows + 1})
 	rows, err := db.sql.QueryContext(ctx, text, args...)
 	if err != nil {
 		return nil, fmt.Errorf("visits of %v step %v: %w", f.MAC, step, err)
@@ -411,8 +416,8 @@ func (db *DB) Visits(ctx context.Context, step time.Duration, f Filter) ([]Visit
 	defer rows.Close()
 	var out []VisitBucket
 	for rows.Next() {
-		if len(out) == MaxVisitBuckets {
-			return nil, fmt.Errorf("%w: visits of %v step %v from %d to %d: more than %d rows; narrow the range", ErrFilter, f.MAC, step, f.From, f.To, MaxVisitBuckets)
+		if len(out) == maxRows {
+			return nil, fmt.Errorf("%w: visits of %v step %v from %d to %d: more than %d rows; narrow the range", ErrFilter, f.MAC, step, f.From, f.To, maxRows)
 		}
 		var v VisitBucket
 		var src int
