@@ -253,7 +253,7 @@ func runChild(self, mode, file string) (result, error) {
 		return r, err
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r.MaxRSS, r.CPU = ru.Maxrss, cpuSeconds(ru)
+	r.MaxRSS, r.CPU = int64(ru.Maxrss), cpuSeconds(ru)
 	return r, nil
 }
 
@@ -284,7 +284,7 @@ func runTamond(bin, file, cfg, name string) (result, error) {
 		r.Name = name
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r.MaxRSS, r.CPU = ru.Maxrss, cpuSeconds(ru)
+	r.MaxRSS, r.CPU = int64(ru.Maxrss), cpuSeconds(ru)
 	for _, line := range strings.Split(errb.String(), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 2 {
