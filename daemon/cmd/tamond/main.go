@@ -34,6 +34,7 @@ import (
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
 	"tamon/daemon/internal/store"
+	"tamon/daemon/internal/tz"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -176,7 +177,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		sinks = append(sinks, db)
 	}
-	inv := devices.New(devices.Config{Sensor: cfg.Sensor, Interfaces: cfg.Interfaces})
+	_, tzSet := os.LookupEnv("TZ")
+	inv := devices.New(devices.Config{Sensor: cfg.Sensor, Interfaces: cfg.Interfaces,
+		Location: localZone(time.Local, tzSet, tz.DefaultPath, stderr)})
 	ecfg := engineConfig(&cfg, serve)
 	ecfg.Devices = inv
 	ecfg.Apps = loadApps(cfg.Features, nil, stderr)
@@ -446,4 +449,22 @@ func (l *lateSink) Write(recs []record.Record) error {
 		return nil
 	}
 	return to.Write(recs)
+}
+
+// localZone is the zone of the days of the visited-sites history: Go's
+// local zone when TZ or /etc/localtime name one, else OpenWrt's /etc/TZ at
+// path. OpenWrt installs no zoneinfo by default, so there Go's local zone
+// is UTC, and a router in China would split its days at 08:00.
+func localZone(local *time.Location, tzSet bool, path string, log io.Writer) *time.Location {
+	if tzSet || local.String() != "UTC" {
+		return local
+	}
+	loc, err := tz.Load(path)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(log, "tamond: %v; the visited-sites history counts UTC days\n", err)
+		}
+		return local
+	}
+	return loc
 }
