@@ -514,11 +514,12 @@ func TestDrillMalformedFrames(t *testing.T) {
 		copy(h[24:], net.ParseIP(Server6))
 		return append(h, rest...)
 	}
-	// error: the decoder must count the frame as a decode error. The
-	// others it reads on purpose, as tshark does (an IP length past the
-	// frame, a TCP header cut after its flags: captures cut before they
-	// were written) or as gopacket does (the version nibble of an IPv4
-	// header is not checked): they must only not crash it.
+	// error: the decoder must count the frame as a decode error (an IP
+	// header whose version is not the one the link layer named counts as
+	// malformed, as tshark reads it). The others it reads on purpose, as
+	// tshark does (an IP length past the frame, a TCP header cut after its
+	// flags: captures cut before they were written): they must only not
+	// crash it.
 	junk := []struct {
 		name  string
 		error bool
@@ -534,7 +535,7 @@ func TestDrillMalformedFrames(t *testing.T) {
 		{"IPv4 total length past the frame", false, eth(0x0800, ip4(5, 1000, 17, make([]byte, 20)))},
 		{"TCP data offset past the segment", false, eth(0x0800, ip4(5, 40, 6, []byte{0, 80, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0xf0, 0x02, 0xff, 0xff, 0, 0, 0, 0}))},
 		{"IPv6 payload length past the frame", false, eth(0x86dd, ip6(500, 17, make([]byte, 10)))},
-		{"IPv4 version 6 in an IPv4 frame", false, eth(0x0800, append([]byte{0x65}, ip4(5, 40, 6, make([]byte, 20))[1:]...))},
+		{"IPv4 version 6 in an IPv4 frame", true, eth(0x0800, append([]byte{0x65}, ip4(5, 40, 6, make([]byte, 20))[1:]...))},
 	}
 	before, err := d.Status(t.Context())
 	if err != nil {

@@ -280,6 +280,9 @@ func (d *Decoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *Pack
 		last = typeTCP
 	}
 	if err != nil {
+		if err == errIPv4Version || err == errIPv6Version {
+			return ReasonMalformed // whatever the frame's length
+		}
 		if !haveIP {
 			if parser.Truncated || isShort(last, data) {
 				return ReasonTruncated

@@ -182,6 +182,7 @@ func TestDecodeLinkAndNetwork(t *testing.T) {
 		{"bad ihl", capture.LinkEthernet, badIHL, want{reason: ReasonMalformed}},
 		{"IPv4 type, version 6", capture.LinkEthernet, v6InV4, want{reason: ReasonMalformed}},
 		{"IPv6 type, version 4", capture.LinkEthernet, v4InV6, want{reason: ReasonMalformed}},
+		{"IPv4 type, version 6, short frame", capture.LinkEthernet, v6InV4[:14+40], want{reason: ReasonMalformed}},
 		{"raw garbage version", capture.LinkRaw, []byte{0x50, 1, 2, 3}, want{reason: ReasonMalformed}},
 	}
 	d := NewDecoder(8)

@@ -208,6 +208,9 @@ func (d *refDecoder) run(parser *gopacket.DecodingLayerParser, data []byte, p *P
 		last = layers.LayerTypeTCP
 	}
 	if err != nil {
+		if err == refErrVersion {
+			return ReasonMalformed
+		}
 		if !haveIP {
 			if parser.Truncated || refIsShort(last, data) {
 				return ReasonTruncated
