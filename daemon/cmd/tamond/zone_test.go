@@ -17,7 +17,7 @@ func TestLocalZone(t *testing.T) {
 	bad := filepath.Join(dir, "bad")
 	os.WriteFile(bad, []byte("Asia/Shanghai\n"), 0o644)
 	berlin := time.FixedZone("CET", 3600) // a zone that /etc/localtime named
-	utc := time.UTC // what Go falls back to without zoneinfo, as on OpenWrt
+	utc := time.UTC                       // what Go falls back to without zoneinfo, as on OpenWrt
 	cases := []struct {
 		name    string
 		local   *time.Location
