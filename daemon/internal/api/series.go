@@ -13,7 +13,6 @@ import (
 const (
 	maxSeriesPoints = 10000 // steps in [from, to)
 	maxSeriesKeys   = 50
-	seriesPage      = 5000 // sessions read per store call
 )
 
 // seriesParams are the parameters of GET /series.
@@ -135,39 +134,32 @@ func (s *Server) series(w http.ResponseWriter, r *http.Request) {
 		points[k] = make([]int64, 2*p.steps)
 	}
 	if len(keys) > 0 {
-		ms := p.step.Milliseconds()
+		// Summed by the database per step and key: a day of sessions is
+		// not read row by row.
+		by := p.by
+		if by == "total" {
+			by = ""
+		}
 		f := p.f
-		f.Sort, f.Limit = "time", seriesPage
-		for {
-			next, err := s.opts.Store.List(ctx, record.KindSession, f, func(row store.Row) error {
-				ss, ok := row.Record.(*record.Session)
-				if !ok {
-					return nil
-				}
-				k := "total"
-				switch p.by {
-				case "device":
-					k = ss.ClientMAC
-				case "app":
-					k = ss.App
-				}
-				pts := points[k]
-				i := (ss.StartTS/ms*ms - p.first) / ms
-				if pts == nil || i < 0 || i >= int64(p.steps) {
-					return nil
-				}
-				pts[2*i] += int64(min(ss.BytesUp, 1<<62))
-				pts[2*i+1] += int64(min(ss.BytesDown, 1<<62))
-				return nil
-			})
-			if err != nil {
-				s.storeError(w, r, "series by "+p.by, err)
-				return
+		f.Limit = 0
+		pts, err := s.opts.Store.Series(ctx, p.step, by, f)
+		if err != nil {
+			s.storeError(w, r, "series by "+p.by, err)
+			return
+		}
+		ms := p.step.Milliseconds()
+		for _, pt := range pts {
+			k := "total"
+			if by != "" {
+				k = pt.Key
 			}
-			if next == "" {
-				break
+			arr := points[k]
+			i := (pt.TS - p.first) / ms
+			if arr == nil || i < 0 || i >= int64(p.steps) {
+				continue
 			}
-			f.After = next
+			arr[2*i] += pt.Up
+			arr[2*i+1] += pt.Down
 		}
 	}
 	var labels map[string]string

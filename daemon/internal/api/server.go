@@ -46,6 +46,7 @@ import (
 type Store interface {
 	List(ctx context.Context, kind record.Kind, f store.Filter, fn func(store.Row) error) (next string, err error)
 	Top(ctx context.Context, by, metric string, f store.Filter, n int) ([]store.TopItem, error)
+	Series(ctx context.Context, step time.Duration, by string, f store.Filter) ([]store.Point, error)
 	Visits(ctx context.Context, step time.Duration, f store.Filter) ([]store.VisitBucket, error)
 	Stats() store.Stats
 }

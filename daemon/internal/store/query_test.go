@@ -374,9 +374,9 @@ func TestPagination(t *testing.T) {
 }
 
 // refAggregate computes Top's and Series' answers in Go.
-func refAggregate(rf *ref, recs []record.Record, f Filter, key func(*record.Session) string, step int64) (map[string][2]int64, map[[2]string][2]int64) {
+func refAggregate(rf *ref, recs []record.Record, f Filter, key func(*record.Session) string, step int64) (map[string][2]int64, map[[2]string][4]int64) {
 	tot := map[string][2]int64{}
-	ser := map[[2]string][2]int64{}
+	ser := map[[2]string][4]int64{} // bytes, sessions, up, down
 	for _, it := range expectedItems(recs, record.KindSession) {
 		if m, _ := rf.match(it.r, f); !m {
 			continue
@@ -389,7 +389,7 @@ func refAggregate(rf *ref, recs []record.Record, f Filter, key func(*record.Sess
 		if step > 0 {
 			sk := [2]string{strconv.FormatInt(s.StartTS/step*step, 10), k}
 			v := ser[sk]
-			ser[sk] = [2]int64{v[0] + b, v[1] + 1}
+			ser[sk] = [4]int64{v[0] + b, v[1] + 1, v[2] + int64(s.BytesUp), v[3] + int64(s.BytesDown)}
 		}
 	}
 	return tot, ser
@@ -439,7 +439,7 @@ func TestTopAndSeries(t *testing.T) {
 					var want []Point
 					for k, v := range ser {
 						ts, _ := strconv.ParseInt(k[0], 10, 64)
-						want = append(want, Point{TS: ts, Key: k[1], Bytes: v[0], Sessions: v[1]})
+						want = append(want, Point{TS: ts, Key: k[1], Bytes: v[0], Up: v[2], Down: v[3], Sessions: v[1]})
 					}
 					slices.SortFunc(want, func(a, b Point) int { return cmp.Or(cmp.Compare(a.TS, b.TS), strings.Compare(a.Key, b.Key)) })
 					got, err := s.Series(context.Background(), 7*time.Second, by, f)

@@ -226,7 +226,8 @@ func (db *DB) Top(ctx context.Context, by, metric string, f Filter, n int) ([]To
 type Point struct {
 	TS       int64 // Unix ms, a multiple of the step
 	Key      string
-	Bytes    int64
+	Bytes    int64 // Up + Down
+	Up, Down int64 // bytes_up and bytes_down
 	Sessions int64
 }
 
@@ -282,7 +283,7 @@ func (db *DB) Series(ctx context.Context, step time.Duration, by string, f Filte
 	if col != "" {
 		q.b.WriteString(", " + col)
 	}
-	q.b.WriteString(", SUM(bytes_up + bytes_down) AS b, COUNT(*) AS n FROM sessions")
+	q.b.WriteString(", SUM(bytes_up) AS u, SUM(bytes_down) AS d, COUNT(*) AS n FROM sessions")
 	if err := q.filter(t, &f); err != nil {
 		return nil, err
 	}
@@ -314,13 +315,14 @@ func (db *DB) Series(ctx context.Context, step time.Duration, by string, f Filte
 		var p Point
 		var err error
 		if col != "" {
-			err = rows.Scan(&p.TS, &p.Key, &p.Bytes, &p.Sessions)
+			err = rows.Scan(&p.TS, &p.Key, &p.Up, &p.Down, &p.Sessions)
 		} else {
-			err = rows.Scan(&p.TS, &p.Bytes, &p.Sessions)
+			err = rows.Scan(&p.TS, &p.Up, &p.Down, &p.Sessions)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("series by %q step %v: %w", by, step, err)
 		}
+		p.Bytes = p.Up + p.Down
 		out = append(out, p)
 	}
 	if err := rows.Err(); err != nil {
