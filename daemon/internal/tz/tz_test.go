@@ -132,3 +132,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParse reads a zone with daylight saving rules (once per start
+// of tamond; for completeness of the parsers' benchmarks).
+func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("CET-1CEST,M3.5.0,M10.5.0/3"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
