@@ -1,7 +1,6 @@
 package tls
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -53,38 +52,6 @@ var knownJA4Diffs = map[string]string{
 	"ndpi#ndpi_netflix.pcap#192.168.1.7:53105":                         "nDPI takes the first two characters of the first ALPN name (spdy/3.1 -> sp); FoxIO's specification takes the first and last (s1)",
 	"ndpi#ndpi_teams.pcap#192.168.1.6:50014":                           "the server_name is an IP address literal (52.114.250.152, against RFC 6066); nDPI then writes 'i', FoxIO's specification 'd' because the extension is present",
 	"ndpi#ndpi_teams.pcap#192.168.1.6:50036":                           "the server_name is an IP address literal (52.114.250.153, against RFC 6066); nDPI then writes 'i', FoxIO's specification 'd' because the extension is present",
-}
-
-// readTSV reads a TShark -T fields file with a header line.
-func readTSV(t *testing.T, path string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var head []string
-	var rows []map[string]string
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		if head == nil {
-			head = cols
-			continue
-		}
-		row := map[string]string{}
-		for i, h := range head {
-			if i < len(cols) {
-				row[h] = cols[i]
-			}
-		}
-		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
 }
 
 // rowAddr returns the source or destination of a TShark row.
@@ -164,10 +131,10 @@ func connForRow(t *testing.T, c *capture, rows []map[string]string, row map[stri
 // TestCorpusTShark compares every hello TShark found in a corpus capture
 // with what Records and the parsers make of the reassembled streams.
 func TestCorpusTShark(t *testing.T) {
-	corpus := corpus.Dir(t)
-	files, err := filepath.Glob(filepath.Join(corpus, "expected", "*.tls.tsv"))
+	dir := corpus.Dir(t)
+	files, err := filepath.Glob(filepath.Join(dir, "expected", "*.tls.tsv"))
 	if err != nil || len(files) == 0 {
-		t.Fatalf("no .tls.tsv files in %s (%v)", corpus, err)
+		t.Fatalf("no .tls.tsv files in %s (%v)", dir, err)
 	}
 	hellos, agree := 0, 0
 	fields, dupCopies := 0, 0
@@ -175,7 +142,7 @@ func TestCorpusTShark(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".tls.tsv")
 		c := loadCapture(t, name)
-		rows := readTSV(t, file)
+		rows := corpus.ReadTSV(t, file)
 		done := map[string]bool{}
 		for _, row := range rows {
 			typ := helloType(row)
@@ -330,12 +297,12 @@ type ja4Ref struct {
 // difference must be listed and be reproduced by applying those rules to
 // our value (see ndpiRules).
 func TestCorpusJA4(t *testing.T) {
-	corpus := corpus.Dir(t)
-	refs := foxioRefs(t, corpus)
-	refs = append(refs, suricataRefs(t, corpus)...)
-	refs = append(refs, arkimeRefs(t, corpus)...)
-	refs = append(refs, ndpiRefs(t, corpus)...)
-	refs = append(refs, tsharkRawRefs(t, corpus)...)
+	dir := corpus.Dir(t)
+	refs := foxioRefs(t, dir)
+	refs = append(refs, suricataRefs(t, dir)...)
+	refs = append(refs, arkimeRefs(t, dir)...)
+	refs = append(refs, ndpiRefs(t, dir)...)
+	refs = append(refs, tsharkRawRefs(t, dir)...)
 	caps := map[string]*capture{}
 	type tally struct{ n, agree, explained int }
 	per := map[string]*tally{}
@@ -446,12 +413,12 @@ func ndpiRules(ch *ClientHello, ja4 string) string {
 
 // tsharkRawRefs recomputes, for every ClientHello in a .tls.tsv, the JA4
 // from TShark's raw lists, following the specification with strings.
-func tsharkRawRefs(t *testing.T, corpus string) []ja4Ref {
-	files, _ := filepath.Glob(filepath.Join(corpus, "expected", "*.tls.tsv"))
+func tsharkRawRefs(t *testing.T, dir string) []ja4Ref {
+	files, _ := filepath.Glob(filepath.Join(dir, "expected", "*.tls.tsv"))
 	var refs []ja4Ref
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".tls.tsv")
-		rows := readTSV(t, f)
+		rows := corpus.ReadTSV(t, f)
 		for _, row := range rows {
 			if helloType(row) != TypeClientHello {
 				continue
@@ -562,14 +529,14 @@ func ja4FromTShark(t *testing.T, row map[string]string) string {
 		h(strings.Join(ciphers, ",")), h(extPart))
 }
 
-func foxioRefs(t *testing.T, corpus string) []ja4Ref {
-	files, _ := filepath.Glob(filepath.Join(corpus, "expected", "*.ja4-foxio.tsv"))
+func foxioRefs(t *testing.T, dir string) []ja4Ref {
+	files, _ := filepath.Glob(filepath.Join(dir, "expected", "*.ja4-foxio.tsv"))
 	if len(files) == 0 {
 		t.Fatal("no .ja4-foxio.tsv in the corpus")
 	}
 	var refs []ja4Ref
 	for _, f := range files {
-		for _, row := range readTSV(t, f) {
+		for _, row := range corpus.ReadTSV(t, f) {
 			refs = append(refs, ja4Ref{
 				source:  "foxio",
 				capture: strings.TrimSuffix(filepath.Base(f), ".ja4-foxio.tsv"),
@@ -598,8 +565,8 @@ func mustAddrPort(t *testing.T, ip, port string) netip.AddrPort {
 // suricataRefs returns the tls.ja4 checks of the suricata-verify tests. The
 // corpus has only quic.ja4 ones (QUIC is the quic package's), so it counts
 // them to show they were looked at.
-func suricataRefs(t *testing.T, corpus string) []ja4Ref {
-	files, _ := filepath.Glob(filepath.Join(corpus, "expected", "*.suricata-test.yaml"))
+func suricataRefs(t *testing.T, dir string) []ja4Ref {
+	files, _ := filepath.Glob(filepath.Join(dir, "expected", "*.suricata-test.yaml"))
 	quic := 0
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -620,8 +587,8 @@ func suricataRefs(t *testing.T, corpus string) []ja4Ref {
 	return nil
 }
 
-func arkimeRefs(t *testing.T, corpus string) []ja4Ref {
-	files, _ := filepath.Glob(filepath.Join(corpus, "expected", "*.arkime-test.json"))
+func arkimeRefs(t *testing.T, dir string) []ja4Ref {
+	files, _ := filepath.Glob(filepath.Join(dir, "expected", "*.arkime-test.json"))
 	var refs []ja4Ref
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -672,8 +639,8 @@ func arkimeRefs(t *testing.T, corpus string) []ja4Ref {
 
 var ndpiFlow = regexp.MustCompile(`^\s*\d+\s+TCP\s+(\S+)\s+<->\s+(\S+)\s.*\[JA4: ([^\]]+)\]`)
 
-func ndpiRefs(t *testing.T, corpus string) []ja4Ref {
-	files, _ := filepath.Glob(filepath.Join(corpus, "expected", "*.ndpi.out.txt"))
+func ndpiRefs(t *testing.T, dir string) []ja4Ref {
+	files, _ := filepath.Glob(filepath.Join(dir, "expected", "*.ndpi.out.txt"))
 	var refs []ja4Ref
 	for _, f := range files {
 		b, err := os.ReadFile(f)
