@@ -4,9 +4,7 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -46,16 +44,8 @@ func fill(v reflect.Value, n int) {
 // TestEveryField: a record with every field set comes back equal: no field
 // is missing from a table, its put or its get.
 func TestEveryField(t *testing.T) {
-	sdb, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "t.db")+"?_txlock=immediate&_pragma=case_sensitive_like(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := New(sdb, SQLite, Options{})
-	defer db.Close()
+	db, _ := openSQLite(t)
 	ctx := context.Background()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}

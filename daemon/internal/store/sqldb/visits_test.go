@@ -4,9 +4,7 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,16 +17,8 @@ import (
 // cases use a small one, as Visits does through visits. (TestVisits in
 // package store checks the rows themselves, on both dialects.)
 func TestVisitsBound(t *testing.T) {
-	sdb, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "t.db")+"?_txlock=immediate&_pragma=case_sensitive_like(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := New(sdb, SQLite, Options{})
-	defer db.Close()
+	db, sdb := openSQLite(t)
 	ctx := context.Background()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// 50 lookups, 1 ms apart: one row each at a 1 ms step; and 50 sessions
 	// 1 ms apart, in other rows.
 	const t0, n, bound = int64(1_750_000_000_000), 50, 60
