@@ -27,6 +27,13 @@ const corpusDir = "../../../../shared/corpus"
 // runFile runs the engine over a capture and returns its records.
 func runFile(t testing.TB, path string, workers int) ([]record.Record, pipeline.Stats, error) {
 	t.Helper()
+	return runConfig(t, path, pipeline.Config{Sensor: "test", Workers: workers}, nil)
+}
+
+// runConfig runs an engine of cfg, with a device inventory of its own, over
+// a capture and returns its records; setup, when set, is called before Run.
+func runConfig(t testing.TB, path string, cfg pipeline.Config, setup func(*pipeline.Engine)) ([]record.Record, pipeline.Stats, error) {
+	t.Helper()
 	src, err := capture.OpenFile(path)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
@@ -37,8 +44,11 @@ func runFile(t testing.TB, path string, workers int) ([]record.Record, pipeline.
 		recs = append(recs, rs...)
 		return nil
 	})
-	inv := devices.New(devices.Config{Sensor: "test"})
-	e := pipeline.New(pipeline.Config{Sensor: "test", Workers: workers, Devices: inv}, sink)
+	cfg.Devices = devices.New(devices.Config{Sensor: cfg.Sensor})
+	e := pipeline.New(cfg, sink)
+	if setup != nil {
+		setup(e)
+	}
 	err = e.Run(context.Background(), src)
 	return recs, e.Stats(), err
 }

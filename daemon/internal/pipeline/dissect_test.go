@@ -1,13 +1,10 @@
 package pipeline_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"testing"
 
-	"tamon/daemon/internal/capture"
-	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
 )
@@ -16,23 +13,12 @@ import (
 // the start (Config.NoDissect), turned off by SetDissect before Run, or on.
 func runDissect(t *testing.T, path string, mode string) []record.Record {
 	t.Helper()
-	src, err := capture.OpenFile(path)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	defer src.Close()
-	var recs []record.Record
-	sink := pipeline.SinkFunc(func(rs []record.Record) error {
-		recs = append(recs, rs...)
-		return nil
-	})
-	cfg := pipeline.Config{Sensor: "test", Workers: 2, Devices: devices.New(devices.Config{Sensor: "test"}),
-		NoDissect: mode == "config"}
-	e := pipeline.New(cfg, sink)
+	var setup func(*pipeline.Engine)
 	if mode == "set" {
-		e.SetDissect(false)
+		setup = func(e *pipeline.Engine) { e.SetDissect(false) }
 	}
-	if err := e.Run(context.Background(), src); err != nil {
+	recs, _, err := runConfig(t, path, pipeline.Config{Sensor: "test", Workers: 2, NoDissect: mode == "config"}, setup)
+	if err != nil {
 		t.Fatalf("run %s: %v", path, err)
 	}
 	return recs
