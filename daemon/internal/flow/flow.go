@@ -38,6 +38,7 @@ import (
 	"math/bits"
 
 	"tamon/daemon/internal/decode"
+	"tamon/daemon/internal/openaddr"
 	"tamon/daemon/internal/record"
 )
 
@@ -386,26 +387,9 @@ func (t *Table) resize(n int) {
 	}
 }
 
-// removeSlot deletes index slot j with backward-shift deletion.
+// removeSlot deletes index slot j (openaddr.Delete).
 func (t *Table) removeSlot(j uint32) {
-	for {
-		t.index[j] = 0
-		k := j
-		for {
-			k = (k + 1) & t.mask
-			v := t.index[k]
-			if v == 0 {
-				return
-			}
-			home := t.at(v-1).hash & t.mask
-			// Move v back to j if its home is not cyclically in (j, k].
-			if (k > j && (home <= j || home > k)) || (k < j && (home <= j && home > k)) {
-				t.index[j] = v
-				j = k
-				break
-			}
-		}
-	}
+	openaddr.Delete(t.index, t.mask, j, func(v uint32) uint32 { return t.at(v-1).hash & t.mask })
 }
 
 func (t *Table) alloc() uint32 {

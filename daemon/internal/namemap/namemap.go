@@ -14,7 +14,7 @@ import (
 	"net/netip"
 
 	"tamon/daemon/internal/intern"
-
+	"tamon/daemon/internal/openaddr"
 	"tamon/daemon/internal/record"
 )
 
@@ -94,26 +94,9 @@ func (m *Map) find(k *[16]byte, v4 bool, h uint32) (int32, uint32) {
 	}
 }
 
-// unindex removes index slot j with backward-shift deletion.
+// unindex removes index slot j (openaddr.Delete).
 func (m *Map) unindex(j uint32) {
-	for {
-		m.index[j] = 0
-		k := j
-		for {
-			k = (k + 1) & m.mask
-			v := m.index[k]
-			if v == 0 {
-				return
-			}
-			home := m.ents[v-1].hash & m.mask
-			// Move v back to j unless its home lies cyclically in (j, k].
-			if (k > j && (home <= j || home > k)) || (k < j && home <= j && home > k) {
-				m.index[j] = v
-				j = k
-				break
-			}
-		}
-	}
+	openaddr.Delete(m.index, m.mask, j, func(v int32) uint32 { return m.ents[v-1].hash & m.mask })
 }
 
 func (m *Map) unlink(i int32) {
