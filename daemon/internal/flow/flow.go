@@ -160,16 +160,10 @@ type tlBlock struct {
 // Table is the session table.
 type Table struct {
 	cfg     Config
-	chunks  [][]Session
-	tlHeads [][]tlHead // timeline heads, allocated in chunks as needed
-	nheads  uint32
-	freeHd  []uint32
-	blocks  [][]tlBlock // timeline blocks after the head, likewise
-	nblocks uint32
-	freeBlk []uint32
-	nalloc  uint32 // sessions ever allocated (slab high-water mark)
-	free    []uint32
-	index   []uint32 // open addressing: 0 empty, else session index + 1
+	slab    slab[Session]
+	tlHeads slab[tlHead]  // timeline heads
+	blocks  slab[tlBlock] // timeline blocks after the head
+	index   []uint32      // open addressing: 0 empty, else session index + 1
 	mask    uint32
 	heads   [numLists]uint32
 	tails   [numLists]uint32
@@ -204,7 +198,7 @@ func (t *Table) SetTimeouts(tcp, udp int64) { t.cfg.TCPTimeout, t.cfg.UDPTimeout
 // Config returns the table's configuration.
 func (t *Table) Config() Config { return t.cfg }
 
-func (t *Table) at(i uint32) *Session { return &t.chunks[i>>chunkBits][i&(chunkSize-1)] }
+func (t *Table) at(i uint32) *Session { return t.slab.at(i) }
 
 // AppendTimeline appends the timeline of s to dst.
 func (t *Table) AppendTimeline(dst []record.Step, s *Session) []record.Step {
@@ -226,37 +220,19 @@ func (t *Table) AppendTimeline(dst []record.Step, s *Session) []record.Step {
 	return dst
 }
 
-func (t *Table) head(i uint32) *tlHead { return &t.tlHeads[i>>chunkBits][i&(chunkSize-1)] }
+func (t *Table) head(i uint32) *tlHead { return t.tlHeads.at(i) }
 
 func (t *Table) allocHead() uint32 {
-	if n := len(t.freeHd); n > 0 {
-		i := t.freeHd[n-1]
-		t.freeHd = t.freeHd[:n-1]
-		t.head(i).next = 0
-		return i
-	}
-	i := t.nheads
-	if int(i>>chunkBits) == len(t.tlHeads) {
-		t.tlHeads = append(t.tlHeads, make([]tlHead, chunkSize))
-	}
-	t.nheads++
+	i := t.tlHeads.alloc()
+	t.head(i).next = 0
 	return i
 }
 
-func (t *Table) block(i uint32) *tlBlock { return &t.blocks[i>>chunkBits][i&(chunkSize-1)] }
+func (t *Table) block(i uint32) *tlBlock { return t.blocks.at(i) }
 
 func (t *Table) allocBlock() uint32 {
-	if n := len(t.freeBlk); n > 0 {
-		i := t.freeBlk[n-1]
-		t.freeBlk = t.freeBlk[:n-1]
-		t.block(i).next = 0
-		return i
-	}
-	i := t.nblocks
-	if int(i>>chunkBits) == len(t.blocks) {
-		t.blocks = append(t.blocks, make([]tlBlock, chunkSize))
-	}
-	t.nblocks++
+	i := t.blocks.alloc()
+	t.block(i).next = 0
 	return i
 }
 
@@ -300,10 +276,10 @@ func (t *Table) freeBlocks(s *Session) {
 	h := t.head(s.tl - 1)
 	for b := h.next; b != 0; {
 		next := t.block(b - 1).next
-		t.freeBlk = append(t.freeBlk, b-1)
+		t.blocks.release(b - 1)
 		b = next
 	}
-	t.freeHd = append(t.freeHd, s.tl-1)
+	t.tlHeads.release(s.tl - 1)
 	s.tl = 0
 }
 
@@ -392,19 +368,7 @@ func (t *Table) removeSlot(j uint32) {
 	openaddr.Delete(t.index, t.mask, j, func(v uint32) uint32 { return t.at(v-1).hash & t.mask })
 }
 
-func (t *Table) alloc() uint32 {
-	if n := len(t.free); n > 0 {
-		i := t.free[n-1]
-		t.free = t.free[:n-1]
-		return i
-	}
-	i := t.nalloc
-	if int(i>>chunkBits) == len(t.chunks) {
-		t.chunks = append(t.chunks, make([]Session, chunkSize))
-	}
-	t.nalloc++
-	return i
-}
+func (t *Table) alloc() uint32 { return t.slab.alloc() }
 
 func (t *Table) unlink(i uint32, s *Session) {
 	l := s.list
@@ -456,7 +420,7 @@ func (t *Table) end(i uint32, reason int) {
 	t.unlink(i, s)
 	t.freeBlocks(s)
 	*s = Session{}
-	t.free = append(t.free, i)
+	t.slab.release(i)
 }
 
 // Packet accounts p (a TCP or UDP packet) to its session, creating the
@@ -723,3 +687,30 @@ func isServicePort(p uint16) bool {
 	}
 	return false
 }
+
+// slab hands out entries of T by number, from chunks of chunkSize that
+// never move, reusing released numbers first. A reused entry holds what
+// it held when released: the caller resets what it uses.
+type slab[T any] struct {
+	chunks [][]T
+	n      uint32 // numbers ever handed out (the high-water mark)
+	free   []uint32
+}
+
+func (s *slab[T]) at(i uint32) *T { return &s.chunks[i>>chunkBits][i&(chunkSize-1)] }
+
+func (s *slab[T]) alloc() uint32 {
+	if n := len(s.free); n > 0 {
+		i := s.free[n-1]
+		s.free = s.free[:n-1]
+		return i
+	}
+	i := s.n
+	if int(i>>chunkBits) == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]T, chunkSize))
+	}
+	s.n++
+	return i
+}
+
+func (s *slab[T]) release(i uint32) { s.free = append(s.free, i) }
