@@ -3,7 +3,7 @@ package appid
 import (
 	"bytes"
 	"slices"
-	"sort"
+	"strings"
 )
 
 // IP protocol numbers of the signatures' proto field.
@@ -477,7 +477,9 @@ func (a *automaton) step(st int32, c byte) int32 {
 func buildAutomaton(lits []string) automaton {
 	var a automaton
 	a.classes = 1
+	size := 0
 	for _, lit := range lits {
+		size += len(lit)
 		for i := 0; i < len(lit); i++ {
 			if a.class[lit[i]] == 0 {
 				a.class[lit[i]] = uint8(a.classes)
@@ -485,56 +487,70 @@ func buildAutomaton(lits []string) automaton {
 			}
 		}
 	}
-	type edge struct {
-		from int32
-		cl   uint8
-		to   int32
+	// The trie, built from the literals in sorted order: each one shares
+	// its common prefix with the one before it, so the nodes of that
+	// prefix are on path and only the rest is new. No map, and no search
+	// among a node's children. Literals are distinct (Rules dedups them),
+	// so each ends at its own node.
+	order := make([]int32, len(lits))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	child := make(map[uint64]int32) // from<<8 | class
-	var edges []edge
-	outs := [][]int32{nil}
-	nodes := int32(1)
-	for id, lit := range lits {
-		n := int32(0)
-		for i := 0; i < len(lit); i++ {
-			cl := a.class[lit[i]]
-			k := uint64(n)<<8 | uint64(cl)
-			next, ok := child[k]
-			if !ok {
-				next = nodes
-				nodes++
-				child[k] = next
-				edges = append(edges, edge{n, cl, next})
-				outs = append(outs, nil)
-			}
+	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(lits[x], lits[y]) })
+	// An edge is packed as from<<40 | class<<32 | to, so that sorting the
+	// numbers groups the edges by node, in class order.
+	edges := make([]uint64, 0, size)
+	end := make([]int32, 1, size+1) // literal ending at each node, or -1
+	end[0] = -1
+	path := make([]int32, 1, 64) // path[i]: node of the previous literal's first i bytes
+	prev := ""
+	for _, id := range order {
+		lit := lits[id]
+		common := 0
+		for common < len(lit) && common < len(prev) && lit[common] == prev[common] {
+			common++
+		}
+		path = path[:common+1]
+		n := path[common]
+		for i := common; i < len(lit); i++ {
+			next := int32(len(end))
+			end = append(end, -1)
+			edges = append(edges, uint64(n)<<40|uint64(a.class[lit[i]])<<32|uint64(next))
+			path = append(path, next)
 			n = next
 		}
-		outs[n] = append(outs[n], int32(id))
+		end[n] = id
+		prev = lit
 	}
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].from != edges[j].from {
-			return edges[i].from < edges[j].from
-		}
-		return edges[i].cl < edges[j].cl
-	})
+	slices.Sort(edges)
+	nodes := int32(len(end))
 	a.edgeStart = make([]int32, nodes+1)
 	a.edgeCls = make([]uint8, len(edges))
 	a.edgeTo = make([]int32, len(edges))
 	a.fail = make([]int32, nodes)
 	a.dense = make([]int32, nodes)
 	a.outStart = make([]int32, nodes+1)
+	a.outLit = make([]int32, 0, len(lits))
 	a.dict = make([]int32, nodes)
 	for i, e := range edges {
-		a.edgeCls[i] = e.cl
-		a.edgeTo[i] = e.to
-		a.edgeStart[e.from+1]++
+		a.edgeCls[i] = uint8(e >> 32)
+		a.edgeTo[i] = int32(uint32(e))
+		a.edgeStart[e>>40+1]++
 	}
+	rows := 1
 	for n := int32(0); n < nodes; n++ {
+		if a.edgeStart[n+1] > denseEdges {
+			rows++
+		}
 		a.edgeStart[n+1] += a.edgeStart[n]
-		a.outStart[n+1] = a.outStart[n] + int32(len(outs[n]))
-		a.outLit = append(a.outLit, outs[n]...)
+		a.outStart[n+1] = a.outStart[n]
+		if end[n] >= 0 {
+			a.outStart[n+1]++
+			a.outLit = append(a.outLit, end[n])
+		}
 		a.dense[n] = -1
 	}
+	a.rows = make([]int32, 0, rows*a.classes)
 	// Breadth-first, so that a node's failure link (shallower) and the rows
 	// of shallower nodes are set before they are used.
 	queue := make([]int32, 1, nodes)
@@ -579,7 +595,7 @@ func (a *automaton) stepClass(st int32, cl uint8) int32 {
 // set, and the root's row built first.
 func (a *automaton) addRow(n int32) {
 	base := len(a.rows)
-	a.rows = append(a.rows, make([]int32, a.classes)...)
+	a.rows = a.rows[:base+a.classes] // capacity: buildAutomaton counted the rows
 	for cl := 1; cl < a.classes; cl++ {
 		to := int32(-1)
 		for j := a.edgeStart[n]; j < a.edgeStart[n+1]; j++ {
