@@ -4,6 +4,9 @@
 //
 //   - bare: a gopacket DecodingLayerParser loop over the file (the practical
 //     decode limit);
+//   - bare, handed over: the same loop split over two goroutines, one reading
+//     and one decoding (a diagnostic: what handing frames to another core
+//     costs on the machine);
 //   - engine: the in-process engine (pipeline) with a sink that drops records;
 //   - tamond: `tamond -r FILE -json >/dev/null`, as shipped and with
 //     `option dissect '0'` (sessions, DNS, devices and apps, without the
@@ -81,7 +84,7 @@ func main() {
 	dir := flag.String("dir", ".bench", "folder for the generated captures")
 	packets := flag.Int("packets", 1_000_000, "packets in the home-LAN mix")
 	tamond := flag.String("tamond", "bin/tamond", "tamond binary to measure")
-	child := flag.String("child", "", "run one measurement on -file: bare, engine-minimal, engine-dissect, engine-traffic, engine-devices or engine")
+	child := flag.String("child", "", "run one measurement on -file: bare, bare-handoff, engine-minimal, engine-dissect, engine-traffic, engine-devices or engine")
 	file := flag.String("file", "", "internal: capture for -child")
 	runs := flag.Int("runs", 5, "runs per measurement; the fastest is reported")
 	cpuprofile := flag.String("cpuprofile", "", "with -child: write a CPU profile of the measurement to this file")
@@ -146,7 +149,7 @@ func report(dir string, packets int, tamond string, runs int) error {
 	// Interleave the measurements run by run, so that a noisy moment on
 	// the machine hits all of them alike; keep the fastest run of each, and
 	// the fewest CPU seconds.
-	var bare, td, tdNoDissect result
+	var bare, handoff, td, tdNoDissect result
 	noDissect := filepath.Join(dir, "tamon-nodissect.uci")
 	abs, _ := filepath.Abs("features.txt")
 	if err := os.WriteFile(noDissect, []byte("config tamon 'main'\n\toption dissect '0'\n\toption features '"+abs+"'\n"), 0o644); err != nil {
@@ -169,6 +172,10 @@ func report(dir string, packets int, tamond string, runs int) error {
 			return fmt.Errorf("bare: %w", err)
 		}
 		keep(&bare, r)
+		if r, err = runChild(self, "bare-handoff", mix); err != nil {
+			return fmt.Errorf("bare-handoff: %w", err)
+		}
+		keep(&handoff, r)
 		for j, sc := range scopes {
 			if r, err = runChild(self, sc.mode, mix); err != nil {
 				return fmt.Errorf("%s: %w", sc.mode, err)
@@ -213,6 +220,7 @@ func report(dir string, packets int, tamond string, runs int) error {
 			float64(r.Allocs)/float64(max(r.Packets, 1)), float64(r.MaxRSS)/1024, r.CPU, pps/(float64(bare.Packets)/bare.Seconds))
 	}
 	row(bare)
+	row(handoff)
 	for _, r := range eng {
 		row(r)
 	}
@@ -316,6 +324,15 @@ func measureChild(mode, file string) (result, error) {
 		}
 		runtime.ReadMemStats(&ms1)
 		return result{Name: "bare gopacket DecodingLayerParser loop", Packets: br.Packets, Bytes: br.Bytes,
+			Seconds: br.Elapsed.Seconds(), Allocs: ms1.Mallocs - ms0.Mallocs}, nil
+	case "bare-handoff":
+		runtime.ReadMemStats(&ms0)
+		br, err := benchgen.BareDecodeHandoff(file)
+		if err != nil {
+			return result{}, err
+		}
+		runtime.ReadMemStats(&ms1)
+		return result{Name: "bare loop, frames handed from a reading to a decoding goroutine (diagnostic)", Packets: br.Packets, Bytes: br.Bytes,
 			Seconds: br.Elapsed.Seconds(), Allocs: ms1.Mallocs - ms0.Mallocs}, nil
 	default:
 		sc, ok := scopeByMode(mode)

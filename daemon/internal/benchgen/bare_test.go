@@ -26,6 +26,16 @@ func writeMixFile(tb testing.TB, dir string, n int, seed uint64) (string, Stats)
 	return path, st
 }
 
+// bareLoops are the two bare loops, which must see the same frames and
+// layers.
+var bareLoops = []struct {
+	name string
+	fn   func(path string) (BareResult, error)
+}{
+	{"BareDecode", BareDecode},
+	{"BareDecodeHandoff", BareDecodeHandoff},
+}
+
 func TestBareDecode(t *testing.T) {
 	dir := t.TempDir()
 	mixPath, mixStats := writeMixFile(t, dir, 50000, 11)
@@ -50,32 +60,34 @@ func TestBareDecode(t *testing.T) {
 		{"open sessions", openPath, openStats},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			res, err := BareDecode(tc.path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := []struct {
-				what      string
-				got, want uint64
-			}{
-				{"packets", res.Packets, uint64(tc.st.Packets)},
-				{"bytes", res.Bytes, uint64(tc.st.Bytes)},
-				{"Ethernet layers", res.Layers[LayerEthernet], uint64(tc.st.Packets)},
-				{"Dot1Q layers", res.Layers[LayerDot1Q], uint64(tc.st.VLANPackets)},
-				{"IPv6 layers", res.Layers[LayerIPv6], uint64(tc.st.IPv6Packets)},
-				{"IPv4+IPv6 layers", res.Layers[LayerIPv4] + res.Layers[LayerIPv6], uint64(tc.st.Packets)},
-				{"TCP+UDP+ICMP layers", res.Layers[LayerTCP] + res.Layers[LayerUDP] + res.Layers[LayerICMP], uint64(tc.st.Packets)},
-			}
-			for _, w := range want {
-				if w.got != w.want {
-					t.Errorf("%s: %d, want %d", w.what, w.got, w.want)
+		for _, loop := range bareLoops {
+			t.Run(tc.name+"/"+loop.name, func(t *testing.T) {
+				res, err := loop.fn(tc.path)
+				if err != nil {
+					t.Fatal(err)
 				}
-			}
-			if res.Elapsed <= 0 {
-				t.Errorf("Elapsed %v", res.Elapsed)
-			}
-		})
+				want := []struct {
+					what      string
+					got, want uint64
+				}{
+					{"packets", res.Packets, uint64(tc.st.Packets)},
+					{"bytes", res.Bytes, uint64(tc.st.Bytes)},
+					{"Ethernet layers", res.Layers[LayerEthernet], uint64(tc.st.Packets)},
+					{"Dot1Q layers", res.Layers[LayerDot1Q], uint64(tc.st.VLANPackets)},
+					{"IPv6 layers", res.Layers[LayerIPv6], uint64(tc.st.IPv6Packets)},
+					{"IPv4+IPv6 layers", res.Layers[LayerIPv4] + res.Layers[LayerIPv6], uint64(tc.st.Packets)},
+					{"TCP+UDP+ICMP layers", res.Layers[LayerTCP] + res.Layers[LayerUDP] + res.Layers[LayerICMP], uint64(tc.st.Packets)},
+				}
+				for _, w := range want {
+					if w.got != w.want {
+						t.Errorf("%s: %d, want %d", w.what, w.got, w.want)
+					}
+				}
+				if res.Elapsed <= 0 {
+					t.Errorf("Elapsed %v", res.Elapsed)
+				}
+			})
+		}
 	}
 }
 
@@ -85,9 +97,11 @@ func TestBareDecodeErrors(t *testing.T) {
 	if err := os.WriteFile(notPcap, []byte("this is not a capture file at all"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{filepath.Join(dir, "missing"), notPcap} {
-		if _, err := BareDecode(path); err == nil {
-			t.Errorf("BareDecode(%s): no error", path)
+	for _, loop := range bareLoops {
+		for _, path := range []string{filepath.Join(dir, "missing"), notPcap} {
+			if _, err := loop.fn(path); err == nil {
+				t.Errorf("%s(%s): no error", loop.name, path)
+			}
 		}
 	}
 }
@@ -97,17 +111,19 @@ func TestBareDecodeErrors(t *testing.T) {
 func TestBareDecodeAllocs(t *testing.T) {
 	small, _ := writeMixFile(t, t.TempDir(), 10000, 1)
 	large, st := writeMixFile(t, t.TempDir(), 50000, 1)
-	allocs := func(path string) float64 {
-		return testing.AllocsPerRun(2, func() {
-			if _, err := BareDecode(path); err != nil {
-				t.Fatal(err)
-			}
-		})
-	}
-	a, b := allocs(small), allocs(large)
-	t.Logf("allocations per file: %.0f (10k packets), %.0f (%d packets)", a, b, st.Packets)
-	if perPacket := (b - a) / float64(st.Packets-10000); perPacket > 0.001 {
-		t.Errorf("%.4f allocations per packet", perPacket)
+	for _, loop := range bareLoops {
+		allocs := func(path string) float64 {
+			return testing.AllocsPerRun(2, func() {
+				if _, err := loop.fn(path); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		a, b := allocs(small), allocs(large)
+		t.Logf("%s: allocations per file: %.0f (10k packets), %.0f (%d packets)", loop.name, a, b, st.Packets)
+		if perPacket := (b - a) / float64(st.Packets-10000); perPacket > 0.001 {
+			t.Errorf("%s: %.4f allocations per packet", loop.name, perPacket)
+		}
 	}
 }
 
