@@ -46,16 +46,28 @@ type historyRow struct {
 // (devices.MergeVisits). Days are in the inventory's time zone
 // (devices.Config.Location). from and to default to the last 7 days, and
 // the days holding them are included whole; limit 1..1000, default 100.
+// sensor (alternatives, * wildcards, as in the other queries) picks the
+// sensors whose records count; by default only the inventory's own, so
+// that routers sharing a database each show what they saw, as the live
+// inventory does; sensor=* takes every sensor's.
 func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	mac, err := parseMAC(r.PathValue("mac"))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	q, err := parseQuery(r.URL.RawQuery, "from", "to", "limit")
+	q, err := parseQuery(r.URL.RawQuery, "from", "to", "limit", "sensor")
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	sensors, err := alternatives("sensor", q["sensor"])
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if _, given := q["sensor"]; !given && s.opts.Devices != nil {
+		sensors = []string{s.opts.Devices.Config().Sensor}
 	}
 	now := s.nowMS()
 	from, to, err := q.timeRange(now, 7*day, true)
@@ -81,13 +93,16 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 	var visits []devices.Visit
 	switch {
 	case s.opts.Store != nil:
-		visits, err = s.storeHistory(r, mac, from, to, loc)
+		visits, err = s.storeHistory(r, mac, sensors, from, to, loc)
 		if err != nil {
 			s.storeError(w, r, "history of "+mac, err)
 			return
 		}
 	case s.opts.Devices != nil:
-		visits = s.opts.Devices.History(mac, from, to)
+		// The live inventory holds its own sensor's visits only.
+		if len(sensors) == 0 || anyMatch(patterns(sensors, false), s.opts.Devices.Config().Sensor) {
+			visits = s.opts.Devices.History(mac, from, to)
+		}
 	}
 	slices.SortStableFunc(visits, func(a, b devices.Visit) int { return compareInt64(b.Day, a.Day) })
 	rows := make([]historyRow, 0, min(len(visits), limit))
@@ -100,9 +115,10 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 
 // storeHistory reads the visited sites of the device mac belongs to, for
 // the days in loc from the one holding from to the one holding to, from
-// the store: the same visits Inventory.History would give, had it kept
-// them.
-func (s *Server) storeHistory(r *http.Request, mac string, from, to int64, loc *time.Location) ([]devices.Visit, error) {
+// the records of the sensors (all when empty) in the store: with the
+// inventory's own sensor, the same visits Inventory.History would give,
+// had it kept them.
+func (s *Server) storeHistory(r *http.Request, mac string, sensors []string, from, to int64, loc *time.Location) ([]devices.Visit, error) {
 	macs := []string{mac}
 	if s.opts.Devices != nil {
 		if m := s.opts.Devices.MACs(mac); len(m) > 0 {
@@ -112,7 +128,7 @@ func (s *Server) storeHistory(r *http.Request, mac string, from, to int64, loc *
 	start, end := devices.HistorySpan(from, to, loc)
 	ctx, cancel := s.queryCtx(r)
 	defer cancel()
-	buckets, err := s.opts.Store.Visits(ctx, devices.VisitStep, store.Filter{MAC: macs, From: start, To: end})
+	buckets, err := s.opts.Store.Visits(ctx, devices.VisitStep, store.Filter{MAC: macs, Sensor: sensors, From: start, To: end})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,6 +58,13 @@ func TestHistoryFromStore(t *testing.T) {
 		sess(phone2, "Video.Example.NET:443", midnight+day+hour, midnight+day+hour+2000, 300, 700),
 		dns(phone2, "www.example.com", "A", "NXDOMAIN", midnight+6*minute),
 	}
+	// What another router that shares the database saw of the phone:
+	// in the store only.
+	away := sess(phone, "elsewhere.example", midnight+3*hour, midnight+3*hour+1000, 100, 200)
+	away.Sensor = "r2"
+	awayDNS := dns(phone, "elsewhere.example", "A", "NOERROR", midnight+3*hour-500)
+	awayDNS.Sensor = "r2"
+	elsewhere := []record.Record{away, awayDNS}
 	dhcp := func(mac string, ts int64) *devices.Observation {
 		m, _ := devices.ParseMAC(mac)
 		return &devices.Observation{Kind: devices.ObsDHCP, TS: ts, MAC: m, Hostname: "pixel", ClientID: cid}
@@ -112,6 +120,8 @@ func TestHistoryFromStore(t *testing.T) {
 		t.Fatalf("days %s %s", device[0].Day, firstMAC[0].Day)
 	}
 	otherRows := []historyRow{row(0, "other.example", midnight+2*hour, midnight+2*hour+1, 1, 10)}
+	awayRow := row(0, "elsewhere.example", midnight+3*hour-500, midnight+3*hour+1000, 1, 300)
+	everySensor := slices.Concat(secondMAC[:2], []historyRow{awayRow}, secondMAC[2:], firstMAC)
 	window := "?from=" + strconv.FormatInt(midnight+hour, 10) + "&to=" + strconv.FormatInt(midnight+2*hour, 10)
 
 	for _, b := range backends() {
@@ -123,7 +133,7 @@ func TestHistoryFromStore(t *testing.T) {
 				t.Fatalf("open store: %v", err)
 			}
 			defer st.Close(context.Background())
-			if err := st.Write(append(append([]record.Record{}, before...), after...)); err != nil {
+			if err := st.Write(slices.Concat(before, after, elsewhere)); err != nil {
 				t.Fatal(err)
 			}
 			if err := st.Flush(ctx); err != nil {
@@ -165,7 +175,14 @@ func TestHistoryFromStore(t *testing.T) {
 				want []historyRow
 				same string // else: the same answer as this server gives to path
 			}{
-				{"store: the whole device", fromStore, hist + phone + "/history", 200, device, ""},
+				{"store: the whole device, as this sensor saw it", fromStore, hist + phone + "/history", 200, device, ""},
+				{"store: another sensor's", fromStore, hist + phone + "/history?sensor=r2", 200, []historyRow{awayRow}, ""},
+				{"store: every sensor's", fromStore, hist + phone + "/history?sensor=*", 200, everySensor, ""},
+				{"store: two sensors", fromStore, hist + phone2 + "/history?sensor=r2,r", 200, everySensor, ""},
+				{"store: no such sensor", fromStore, hist + phone + "/history?sensor=r3", 200, []historyRow{}, ""},
+				{"store without inventory: the sensor asked", storeNoDevices, hist + phone + "/history?from=0&sensor=r2", 200, nil, ""},
+				{"memory: its own sensor", fromMemory, hist + phone + "/history?sensor=r", 200, device, ""},
+				{"memory: another sensor's", fromMemory, hist + phone + "/history?sensor=r2", 200, []historyRow{}, ""},
 				{"store: asked by the linked MAC", fromStore, hist + strings.ToUpper(phone2) + "/history", 200, device, ""},
 				{"store: MAC encoded as LuCI does", fromStore, hist + strings.ReplaceAll(phone2, ":", "%3A") + "/history", 200, device, ""},
 				{"store: another device", fromStore, hist + other + "/history", 200, otherRows, ""},
@@ -185,6 +202,12 @@ func TestHistoryFromStore(t *testing.T) {
 				{"memory: without a store", fromMemory, hist + phone2 + "/history", 200, device, ""},
 				{"neither: empty", nothing, hist + phone + "/history", 200, []historyRow{}, ""},
 				{"bad limit", fromStore, hist + phone + "/history?limit=0", 400, nil, ""},
+			}
+			// The cases without an inventory (want nil, no same): days in
+			// time.Local, so only the one row's name and bytes are checked.
+			one := map[string]historyRow{
+				"store without inventory":                   {Name: "other.example", Bytes: 10},
+				"store without inventory: the sensor asked": {Name: "elsewhere.example", Bytes: 300},
 			}
 			for _, tc := range cases {
 				code, body, _ := get(t, tc.base, tc.path)
@@ -213,7 +236,8 @@ func TestHistoryFromStore(t *testing.T) {
 					continue
 				}
 				if tc.want == nil { // store without inventory: days in time.Local, totals only
-					if len(got.Rows) != 1 || got.Rows[0].Name != "other.example" || got.Rows[0].Bytes != 10 {
+					w, ok := one[tc.name]
+					if !ok || len(got.Rows) != 1 || got.Rows[0].Name != w.Name || got.Rows[0].Bytes != w.Bytes {
 						t.Errorf("%s: %s", tc.name, body)
 					}
 					continue
