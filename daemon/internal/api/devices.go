@@ -128,7 +128,21 @@ func (s *Server) storeHistory(r *http.Request, mac string, sensors []string, fro
 	start, end := devices.HistorySpan(from, to, loc)
 	ctx, cancel := s.queryCtx(r)
 	defer cancel()
-	buckets, err := s.opts.Store.Visits(ctx, devices.VisitStep, store.Filter{MAC: macs, Sensor: sensors, From: start, To: end})
+	f := store.Filter{MAC: macs, Sensor: sensors, From: start, To: end}
+	buckets, err := s.opts.Store.Visits(ctx, devices.VisitStep, f)
+	if errors.Is(err, store.ErrTooMany) {
+		// A busy device: one query per day, each under the bound. Days
+		// end on bucket boundaries (the steps divide every zone's offset
+		// from UTC), so the buckets are the same as the one query's.
+		buckets, err = nil, nil
+		for day := start; day < end && err == nil; {
+			f.From, f.To = day, min(devices.NextDay(day, loc), end)
+			var b []store.VisitBucket
+			b, err = s.opts.Store.Visits(ctx, devices.VisitStep, f)
+			buckets = append(buckets, b...)
+			day = f.To
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

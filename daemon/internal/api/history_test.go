@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"reflect"
 	"slices"
@@ -156,7 +157,10 @@ func TestHistoryFromStore(t *testing.T) {
 				t.Cleanup(srv.Close)
 				return ts.URL
 			}
+			capped, tooBusy := &cappedStore{Store: st}, &cappedStore{Store: st, always: true}
 			var (
+				dayByDay       = serve(capped, live)
+				oneDayTooMany  = serve(tooBusy, live)
 				fromStore      = serve(st, live)
 				fromMemory     = serve(nil, live)
 				afterRestart   = serve(st, restarted)
@@ -176,6 +180,9 @@ func TestHistoryFromStore(t *testing.T) {
 				same string // else: the same answer as this server gives to path
 			}{
 				{"store: the whole device, as this sensor saw it", fromStore, hist + phone + "/history", 200, device, ""},
+				{"store, too many buckets: day by day", dayByDay, hist + phone + "/history?sensor=*", 200, everySensor, ""},
+				{"store, too many buckets: day by day, window", dayByDay, hist + phone2 + "/history" + window, 200, secondMAC[1:], ""},
+				{"store, too many buckets in a day: 400", oneDayTooMany, hist + phone + "/history", 400, nil, ""},
 				{"store: another sensor's", fromStore, hist + phone + "/history?sensor=r2", 200, []historyRow{awayRow}, ""},
 				{"store: every sensor's", fromStore, hist + phone + "/history?sensor=*", 200, everySensor, ""},
 				{"store: two sensors", fromStore, hist + phone2 + "/history?sensor=r2,r", 200, everySensor, ""},
@@ -246,6 +253,29 @@ func TestHistoryFromStore(t *testing.T) {
 					t.Errorf("%s: %s:\n got  %+v\n want %+v", tc.name, tc.path, got.Rows, tc.want)
 				}
 			}
+			// Day by day: the whole span first, then each of its days (the
+			// default span, 7 days before now to now, touches 8 days); the
+			// window is one day, asked at once.
+			if capped.calls != 1+8+1 {
+				t.Errorf("day by day: %d Visits calls, want 10", capped.calls)
+			}
 		})
 	}
+}
+
+// cappedStore answers Visits over more than a day of time with the
+// store's too-many-rows error, as the store does for a busy device over
+// MaxVisitBuckets buckets, and counts the calls; with always, every call.
+type cappedStore struct {
+	Store
+	always bool
+	calls  int
+}
+
+func (c *cappedStore) Visits(ctx context.Context, step time.Duration, f store.Filter) ([]store.VisitBucket, error) {
+	c.calls++
+	if c.always || f.To-f.From > 25*60*60*1000 {
+		return nil, fmt.Errorf("%w: %w: test bound", store.ErrFilter, store.ErrTooMany)
+	}
+	return c.Store.Visits(ctx, step, f)
 }

@@ -86,6 +86,16 @@ func HistorySpan(from, to int64, loc *time.Location) (start, end int64) {
 	return max(start, 0), end
 }
 
+// NextDay returns the start (Unix ms) of the day in loc after the one
+// holding ts (Unix ms); loc nil is time.Local.
+func NextDay(ts int64, loc *time.Location) int64 {
+	if loc == nil {
+		loc = time.Local
+	}
+	_, end := dayBounds(ts, loc)
+	return end
+}
+
 // sortVisits sorts visits by day, then by bytes and lookups (most first),
 // then by name.
 func sortVisits(visits []Visit) {

@@ -302,6 +302,35 @@ func TestHistorySpan(t *testing.T) {
 	}
 }
 
+func TestNextDay(t *testing.T) {
+	ktm := time.FixedZone("+0545", 5*3600+45*60)
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(loc *time.Location, y int, m time.Month, d, h int) int64 {
+		return time.Date(y, m, d, h, 0, 0, 0, loc).UnixMilli()
+	}
+	cases := []struct {
+		name string
+		ts   int64
+		loc  *time.Location
+		want int64
+	}{
+		{"noon", at(ktm, 2025, 6, 15, 12), ktm, at(ktm, 2025, 6, 16, 0)},
+		{"midnight: the day it starts", at(ktm, 2025, 6, 15, 0), ktm, at(ktm, 2025, 6, 16, 0)},
+		{"a millisecond before midnight", at(ktm, 2025, 6, 16, 0) - 1, ktm, at(ktm, 2025, 6, 16, 0)},
+		{"a 23-hour day", at(berlin, 2025, 3, 30, 1), berlin, at(berlin, 2025, 3, 30, 0) + 23*hour},
+		{"a 25-hour day", at(berlin, 2025, 10, 26, 1), berlin, at(berlin, 2025, 10, 26, 0) + 25*hour},
+		{"zero, UTC", 0, time.UTC, day},
+	}
+	for _, tc := range cases {
+		if got := NextDay(tc.ts, tc.loc); got != tc.want {
+			t.Errorf("%s: NextDay(%d) = %d, want %d", tc.name, tc.ts, got, tc.want)
+		}
+	}
+}
+
 func TestMACs(t *testing.T) {
 	const (
 		phone  = "da:a1:19:00:00:01"

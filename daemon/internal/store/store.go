@@ -91,6 +91,10 @@ const MaxVisitBuckets = sqldb.MaxVisitBuckets
 // ErrFilter marks a query the caller got wrong (the API answers 400).
 var ErrFilter = sqldb.ErrFilter
 
+// ErrTooMany marks, besides ErrFilter, a query over its bound of rows
+// (Visits): a narrower one may do.
+var ErrTooMany = sqldb.ErrTooMany
+
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("store closed")
 

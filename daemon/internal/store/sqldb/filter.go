@@ -10,6 +10,10 @@ import (
 // to the table, a bad sort, limit or cursor. The API answers 400.
 var ErrFilter = errors.New("bad query")
 
+// ErrTooMany marks, besides ErrFilter, a query that would give more rows
+// than its bound (Visits): a narrower one may do.
+var ErrTooMany = errors.New("too many rows")
+
 // Filter selects rows. Fields are combined with AND; the values of one
 // field are alternatives (OR). Text values match exactly, byte for byte
 // (case-sensitive), unless they contain '*', which matches any run of

@@ -360,7 +360,7 @@ const MaxVisitBuckets = 100000
 // time order, then name order (bytes), sessions before dns; names group
 // byte for byte on both dialects (MySQL's PAD SPACE collation alone would
 // merge "a.com" and "a.com "). More than MaxVisitBuckets rows is an error
-// (ErrFilter): narrow the range or the MAC list.
+// (ErrFilter and ErrTooMany): narrow the range or the MAC list.
 func (db *DB) Visits(ctx context.Context, step time.Duration, f Filter) ([]VisitBucket, error) {
 	return db.visits(ctx, step, f, MaxVisitBuckets)
 }
@@ -419,7 +419,7 @@ func (db *DB) visits(ctx context.Context, step time.Duration, f Filter, maxRows 
 	var out []VisitBucket
 	for rows.Next() {
 		if len(out) == maxRows {
-			return nil, fmt.Errorf("%w: visits of %v step %v from %d to %d: more than %d rows; narrow the range", ErrFilter, f.MAC, step, f.From, f.To, maxRows)
+			return nil, fmt.Errorf("%w: %w: visits of %v step %v from %d to %d: more than %d rows; narrow the range", ErrFilter, ErrTooMany, f.MAC, step, f.From, f.To, maxRows)
 		}
 		var v VisitBucket
 		var src int

@@ -45,7 +45,7 @@ func TestVisitsBound(t *testing.T) {
 	for _, tc := range cases {
 		got, err := db.visits(ctx, time.Millisecond, tc.f, bound)
 		if tc.rows < 0 {
-			if !errors.Is(err, ErrFilter) || got != nil || !strings.Contains(err.Error(), "more than 60 rows") {
+			if !errors.Is(err, ErrFilter) || !errors.Is(err, ErrTooMany) || got != nil || !strings.Contains(err.Error(), "more than 60 rows") {
 				t.Errorf("%s: %d rows, err %v; want ErrFilter", tc.name, len(got), err)
 			}
 			continue
