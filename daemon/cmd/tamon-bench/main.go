@@ -316,23 +316,18 @@ func runTamond(bin, file, cfg, name string) (result, error) {
 func measureChild(mode, file string) (result, error) {
 	var ms0, ms1 runtime.MemStats
 	switch mode {
-	case "bare":
+	case "bare", "bare-handoff":
+		loop, name := benchgen.BareDecode, "bare gopacket DecodingLayerParser loop"
+		if mode == "bare-handoff" {
+			loop, name = benchgen.BareDecodeHandoff, "bare loop, frames handed from a reading to a decoding goroutine (diagnostic)"
+		}
 		runtime.ReadMemStats(&ms0)
-		br, err := benchgen.BareDecode(file)
+		br, err := loop(file)
 		if err != nil {
 			return result{}, err
 		}
 		runtime.ReadMemStats(&ms1)
-		return result{Name: "bare gopacket DecodingLayerParser loop", Packets: br.Packets, Bytes: br.Bytes,
-			Seconds: br.Elapsed.Seconds(), Allocs: ms1.Mallocs - ms0.Mallocs}, nil
-	case "bare-handoff":
-		runtime.ReadMemStats(&ms0)
-		br, err := benchgen.BareDecodeHandoff(file)
-		if err != nil {
-			return result{}, err
-		}
-		runtime.ReadMemStats(&ms1)
-		return result{Name: "bare loop, frames handed from a reading to a decoding goroutine (diagnostic)", Packets: br.Packets, Bytes: br.Bytes,
+		return result{Name: name, Packets: br.Packets, Bytes: br.Bytes,
 			Seconds: br.Elapsed.Seconds(), Allocs: ms1.Mallocs - ms0.Mallocs}, nil
 	default:
 		sc, ok := scopeByMode(mode)

@@ -40,15 +40,11 @@ type BareResult struct {
 // yardstick the engine is compared with. Elapsed covers the read loop only.
 func BareDecode(path string) (BareResult, error) {
 	var res BareResult
-	f, err := os.Open(path)
+	f, r, err := openBare(path)
 	if err != nil {
 		return res, err
 	}
 	defer f.Close()
-	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return res, err
-	}
 	bp := newBareParser()
 	start := time.Now()
 	for {
@@ -77,15 +73,11 @@ const handoffBatchBytes = 128 << 10
 // BENCHMARKS.md, not a yardstick.
 func BareDecodeHandoff(path string) (BareResult, error) {
 	var res BareResult
-	f, err := os.Open(path)
+	f, r, err := openBare(path)
 	if err != nil {
 		return res, err
 	}
 	defer f.Close()
-	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return res, err
-	}
 	type batch struct {
 		buf    []byte
 		frames [][]byte
@@ -131,6 +123,21 @@ func BareDecodeHandoff(path string) (BareResult, error) {
 	res = <-decoded
 	res.Elapsed = time.Since(start)
 	return res, readErr
+}
+
+// openBare opens a pcap file for the bare loops: pcapgo's reader over a
+// 1 MiB bufio. The caller closes the file.
+func openBare(path string) (*os.File, *pcapgo.Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, r, nil
 }
 
 // bareParser is BareDecode's decoder: the layers, the parser and the list
