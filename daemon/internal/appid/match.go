@@ -490,8 +490,11 @@ func buildAutomaton(lits []string) automaton {
 	// The trie, built from the literals in sorted order: each one shares
 	// its common prefix with the one before it, so the nodes of that
 	// prefix are on path and only the rest is new. No map, and no search
-	// among a node's children. Literals are distinct (Rules dedups them),
-	// so each ends at its own node.
+	// among a node's children. Rules passes distinct literals, each ending
+	// at its own node; a repeated one would end where its twin does, and
+	// the node gets both. The ends come in node order: in sorted order a
+	// literal ends on a node it creates, or on its twin's, never on an
+	// older one (a prefix sorts first).
 	order := make([]int32, len(lits))
 	for i := range order {
 		order[i] = int32(i)
@@ -500,8 +503,8 @@ func buildAutomaton(lits []string) automaton {
 	// An edge is packed as from<<40 | class<<32 | to, so that sorting the
 	// numbers groups the edges by node, in class order.
 	edges := make([]uint64, 0, size)
-	end := make([]int32, 1, size+1) // literal ending at each node, or -1
-	end[0] = -1
+	ends := make([]uint64, 0, len(lits)) // node<<32 | literal, of each literal's last node
+	nodes := int32(1)
 	path := make([]int32, 1, 64) // path[i]: node of the previous literal's first i bytes
 	prev := ""
 	for _, id := range order {
@@ -513,17 +516,16 @@ func buildAutomaton(lits []string) automaton {
 		path = path[:common+1]
 		n := path[common]
 		for i := common; i < len(lit); i++ {
-			next := int32(len(end))
-			end = append(end, -1)
+			next := nodes
+			nodes++
 			edges = append(edges, uint64(n)<<40|uint64(a.class[lit[i]])<<32|uint64(next))
 			path = append(path, next)
 			n = next
 		}
-		end[n] = id
+		ends = append(ends, uint64(n)<<32|uint64(id))
 		prev = lit
 	}
 	slices.Sort(edges)
-	nodes := int32(len(end))
 	a.edgeStart = make([]int32, nodes+1)
 	a.edgeCls = make([]uint8, len(edges))
 	a.edgeTo = make([]int32, len(edges))
@@ -537,17 +539,17 @@ func buildAutomaton(lits []string) automaton {
 		a.edgeTo[i] = int32(uint32(e))
 		a.edgeStart[e>>40+1]++
 	}
+	for _, e := range ends {
+		a.outStart[e>>32+1]++
+		a.outLit = append(a.outLit, int32(uint32(e)))
+	}
 	rows := 1
 	for n := int32(0); n < nodes; n++ {
 		if a.edgeStart[n+1] > denseEdges {
 			rows++
 		}
 		a.edgeStart[n+1] += a.edgeStart[n]
-		a.outStart[n+1] = a.outStart[n]
-		if end[n] >= 0 {
-			a.outStart[n+1]++
-			a.outLit = append(a.outLit, end[n])
-		}
+		a.outStart[n+1] += a.outStart[n]
 		a.dense[n] = -1
 	}
 	a.rows = make([]int32, 0, rows*a.classes)

@@ -380,3 +380,44 @@ func TestMatchRepeatedLiteral(t *testing.T) {
 		}
 	}
 }
+
+// buildAutomaton's trie, failure and dictionary links report every
+// literal at every position where it ends, as a naive search does: with
+// literals that are prefixes and suffixes of others, and a repeated one
+// (Rules never passes one, but the automaton must not lose it).
+func TestAutomatonMatchesNaive(t *testing.T) {
+	cases := []struct {
+		name string
+		lits []string
+		text string
+	}{
+		{"prefixes and suffixes", []string{"abcd", "bc", "abc", "a", "cd", "d"}, "xabcdabcbcd"},
+		{"repeated literal", []string{"ab", "b", "ab"}, "abab"},
+		{"dense root and node", []string{"ab", "ac", "ad", "ae", "af", "ag", "b", "gab"}, "agabafgg"},
+		{"one literal, no match", []string{"zz"}, "abc"},
+		{"overlaps", []string{"aa", "aaa"}, "aaaa"},
+	}
+	for _, tc := range cases {
+		a := buildAutomaton(tc.lits)
+		var got, want []string
+		var st int32
+		for i := 0; i < len(tc.text); i++ {
+			st = a.step(st, tc.text[i])
+			for o := st; o > 0; o = a.dict[o] {
+				for _, lit := range a.outLit[a.outStart[o]:a.outStart[o+1]] {
+					got = append(got, fmt.Sprintf("%d:%d", i, lit))
+				}
+			}
+			for id, lit := range tc.lits {
+				if strings.HasSuffix(tc.text[:i+1], lit) {
+					want = append(want, fmt.Sprintf("%d:%d", i, id))
+				}
+			}
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: found %v, want %v", tc.name, got, want)
+		}
+	}
+}
