@@ -55,9 +55,10 @@ func Dir(t testing.TB) string {
 	return d
 }
 
-// ReadTSV reads a tab-separated file whose first line names the columns
-// (TShark's -T fields output with a header) into rows keyed by column.
-func ReadTSV(t testing.TB, path string) []map[string]string {
+// ReadTable reads a tab-separated file whose first line names the columns
+// (TShark's -T fields output with a header): the header, and each further
+// line's fields.
+func ReadTable(t testing.TB, path string) (header []string, rows [][]string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -65,15 +66,27 @@ func ReadTSV(t testing.TB, path string) []map[string]string {
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var cols []string
-	var rows []map[string]string
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
 		fields := strings.Split(sc.Text(), "\t")
-		if cols == nil {
-			cols = fields
+		if header == nil {
+			header = fields
 			continue
 		}
+		rows = append(rows, fields)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	return header, rows
+}
+
+// ReadTSV is ReadTable with each row keyed by column.
+func ReadTSV(t testing.TB, path string) []map[string]string {
+	t.Helper()
+	cols, lines := ReadTable(t, path)
+	rows := make([]map[string]string, 0, len(lines))
+	for _, fields := range lines {
 		row := make(map[string]string, len(cols))
 		for i, c := range cols {
 			if i < len(fields) {
@@ -81,9 +94,6 @@ func ReadTSV(t testing.TB, path string) []map[string]string {
 			}
 		}
 		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read %s: %v", path, err)
 	}
 	return rows
 }

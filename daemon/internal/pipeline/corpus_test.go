@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math"
@@ -15,6 +14,7 @@ import (
 	"testing"
 
 	"tamon/daemon/internal/capture"
+	"tamon/daemon/internal/corpus"
 	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/dissect/dns"
 	"tamon/daemon/internal/pipeline"
@@ -53,29 +53,6 @@ func runConfig(t testing.TB, path string, cfg pipeline.Config, setup func(*pipel
 	return recs, e.Stats(), err
 }
 
-func readTSV(t *testing.T, path string) (header []string, rows [][]string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		if header == nil {
-			header = cols
-			continue
-		}
-		rows = append(rows, cols)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return header, rows
-}
-
 func col(header []string, name string) int {
 	for i, h := range header {
 		if h == name {
@@ -100,7 +77,7 @@ func canonIP(s string) string {
 // stream on idle time, tamon does (udp_timeout), and the sum is what both
 // saw on that 5-tuple in that span.
 func sessionDiffs(t *testing.T, name string, recs []record.Record) (rows int, diffs []string) {
-	header, tsv := readTSV(t, filepath.Join(corpusDir, "expected", name+".sessions.tsv"))
+	header, tsv := corpus.ReadTable(t, filepath.Join(corpusDir, "expected", name+".sessions.tsv"))
 	ix := func(n string) int { return col(header, n) }
 	type ep struct {
 		ip   string
@@ -166,7 +143,7 @@ func dnsDiffs(t *testing.T, name string, recs []record.Record) (rows int, diffs 
 	if _, err := os.Stat(path); err != nil {
 		return 0, nil
 	}
-	header, tsv := readTSV(t, path)
+	header, tsv := corpus.ReadTable(t, path)
 	get := func(row []string, n string) string { return row[col(header, n)] }
 	either := func(row []string, a, b string) string {
 		if v := get(row, a); v != "" {
@@ -315,7 +292,7 @@ func icmpDiffs(t *testing.T, name string, recs []record.Record, st pipeline.Stat
 	if _, err := os.Stat(path); err != nil {
 		return 0, nil
 	}
-	header, tsv := readTSV(t, path)
+	header, tsv := corpus.ReadTable(t, path)
 	get := func(row []string, n string) string { return strings.Split(row[col(header, n)], ",")[0] }
 	type key struct {
 		fam        int
@@ -426,7 +403,7 @@ func appDiffs(t *testing.T, name string, recs []record.Record) (hRows, tRows int
 		return conn{a, b}
 	}
 	if path := filepath.Join(corpusDir, "expected", name+".http.tsv"); fileExists(path) {
-		header, tsv := readTSV(t, path)
+		header, tsv := corpus.ReadTable(t, path)
 		get := func(row []string, n string) string { return row[col(header, n)] }
 		usedReq, usedResp := map[*record.HTTP]bool{}, map[*record.HTTP]bool{}
 		retrans := retransmittedFrames(t, name)
@@ -475,7 +452,7 @@ func appDiffs(t *testing.T, name string, recs []record.Record) (hRows, tRows int
 		}
 	}
 	if path := filepath.Join(corpusDir, "expected", name+".tls.tsv"); fileExists(path) {
-		header, tsv := readTSV(t, path)
+		header, tsv := corpus.ReadTable(t, path)
 		get := func(row []string, n string) string { return row[col(header, n)] }
 		used := map[*record.TLS]bool{}
 		for _, row := range tsv {
@@ -532,7 +509,7 @@ func quicDiffs(t *testing.T, name string, recs []record.Record) (rows int, diffs
 			got[k][v.SNI] = true
 		}
 	}
-	header, tsv := readTSV(t, path)
+	header, tsv := corpus.ReadTable(t, path)
 	get := func(row []string, n string) string { return row[col(header, n)] }
 	seen := map[string]bool{}
 	for _, row := range tsv {
@@ -565,7 +542,7 @@ func retransmittedFrames(t *testing.T, name string) map[string]bool {
 	if !fileExists(path) {
 		return out
 	}
-	header, tsv := readTSV(t, path)
+	header, tsv := corpus.ReadTable(t, path)
 	for _, row := range tsv {
 		if strings.Contains(row[col(header, "_ws.expert.message")], "retransmission") {
 			out[row[col(header, "frame.number")]] = true

@@ -1,7 +1,6 @@
 package http
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -18,6 +17,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"tamon/daemon/internal/corpus"
 )
 
 // This file compares the parser with TShark on the shared corpus (see
@@ -429,31 +430,21 @@ type tsharkRow struct {
 // readTshark reads an .http.tsv (see MANIFEST.md for its columns).
 func readTshark(t *testing.T, path string) []tsharkRow {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
+	header, lines := corpus.ReadTable(t, path)
+	col := map[string]int{}
+	for k, name := range header {
+		col[name] = k
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var col map[string]int
-	var rows []tsharkRow
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if col == nil {
-			col = map[string]int{}
-			for k, name := range fields {
-				col[name] = k
-			}
-			for _, name := range []string{"frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst",
-				"tcp.dstport", "http.request.method", "http.host", "http.request.uri", "http.request.version",
-				"http.user_agent", "http.response.code", "http.content_type"} {
-				if _, ok := col[name]; !ok {
-					t.Fatalf("%s: no column %s", path, name)
-				}
-			}
-			continue
+	for _, name := range []string{"frame.number", "tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst",
+		"tcp.dstport", "http.request.method", "http.host", "http.request.uri", "http.request.version",
+		"http.user_agent", "http.response.code", "http.content_type"} {
+		if _, ok := col[name]; !ok {
+			t.Fatalf("%s: no column %s", path, name)
 		}
+	}
+	var rows []tsharkRow
+	for _, fields := range lines {
+		var err error
 		get := func(name string) string {
 			if k := col[name]; k < len(fields) {
 				return fields[k]
@@ -501,9 +492,6 @@ func readTshark(t *testing.T, path string) []tsharkRow {
 			row.key = tupleKey(netip.AddrPortFrom(src, uint16(sp)), netip.AddrPortFrom(dst, uint16(dp)))
 		}
 		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return rows
 }
