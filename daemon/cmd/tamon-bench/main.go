@@ -341,9 +341,9 @@ func measureChild(mode, file string) (result, error) {
 		defer src.Close()
 		var records uint64
 		sink := pipeline.SinkFunc(func(rs []record.Record) error { records += uint64(len(rs)); return nil })
-		cfg := pipeline.Config{Sensor: "bench", NoDissect: !sc.dissect, NoDeviceHistory: !sc.history}
+		cfg := pipeline.Config{Sensor: "bench", NoDissect: !sc.dissect}
 		if sc.devices {
-			cfg.Devices = devices.New(devices.Config{Sensor: "bench"})
+			cfg.Devices = devices.New(devices.Config{Sensor: "bench", NoBreakdowns: !sc.history})
 		}
 		if sc.apps {
 			rules, _, err := appid.Load("features.txt")

@@ -178,8 +178,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		sinks = append(sinks, db)
 	}
 	_, tzSet := os.LookupEnv("TZ")
+	// Without the API nothing reads the per-device breakdowns (visited
+	// sites, hosts, apps): -r keeps only what device records carry.
 	inv := devices.New(devices.Config{Sensor: cfg.Sensor, Interfaces: cfg.Interfaces,
-		Location: localZone(time.Local, tzSet, tz.DefaultPath, stderr)})
+		Location: localZone(time.Local, tzSet, tz.DefaultPath, stderr), NoBreakdowns: !serve})
 	ecfg := engineConfig(&cfg, serve)
 	ecfg.Devices = inv
 	ecfg.Apps = loadApps(cfg.Features, nil, stderr)

@@ -117,6 +117,14 @@ type Config struct {
 	// Location sets the day boundaries of the visited-sites history
 	// [time.Local].
 	Location *time.Location
+
+	// NoBreakdowns keeps no per-record breakdowns: Session and DNS still
+	// mark the device seen, and UserAgent still gives its OS hint, but the
+	// counters by host and by app and the visited sites stay empty, so
+	// Usage and History answer nothing. Device records do
+	// not change. For a daemon that serves no API (tamond -r), where
+	// nothing would ever read them.
+	NoBreakdowns bool
 }
 
 // Defaults of Config.

@@ -409,6 +409,36 @@ func TestHistoryPerDay(t *testing.T) {
 	}
 }
 
+// TestNoBreakdowns feeds the same records to a full inventory and to one
+// without breakdowns: the devices are the same, only the full one has
+// usage and history.
+func TestNoBreakdowns(t *testing.T) {
+	const m = "00:1b:21:0a:0b:0c"
+	feed := func(inv *Inventory) {
+		inv.DNS(&record.DNS{TS: t0, ClientMAC: m, Query: "www.example.com", QType: "A", RCode: "NOERROR"})
+		inv.Session(&record.Session{ClientMAC: m, StartTS: t0 - minute, EndTS: t0 + hour, Host: "www.example.com",
+			App: "Example", BytesUp: 10, BytesDown: 90})
+		inv.UserAgent(m, "Mozilla/5.0 (Linux; Android 14; Pixel 8)", t0+2*hour)
+	}
+	full, bare := New(Config{}), New(Config{NoBreakdowns: true})
+	feed(full)
+	feed(bare)
+	if f, b := fmt.Sprintf("%+v", full.Devices()), fmt.Sprintf("%+v", bare.Devices()); f != b || len(full.Devices()) != 1 {
+		t.Errorf("devices differ:\nfull %s\nbare %s", f, b)
+	}
+	if d, _ := bare.Device(m); d.FirstSeen != t0-minute || d.LastSeen != t0+2*hour || !strings.Contains(d.OS, "Android") {
+		t.Errorf("without breakdowns, records still mark the device seen and hint its OS: %+v", d)
+	}
+	apps, hosts := full.Usage(m)
+	if len(apps) != 1 || len(hosts) != 1 || len(full.History(m, 0, t0+day)) != 1 {
+		t.Errorf("full inventory: apps %v hosts %v history %v", apps, hosts, full.History(m, 0, t0+day))
+	}
+	apps, hosts = bare.Usage(m)
+	if len(apps) != 0 || len(hosts) != 0 || len(bare.History(m, 0, t0+day)) != 0 {
+		t.Errorf("without breakdowns: apps %v hosts %v history %v", apps, hosts, bare.History(m, 0, t0+day))
+	}
+}
+
 func TestHistoryBounds(t *testing.T) {
 	inv := New(Config{Location: time.UTC, MaxVisits: 4, MaxHosts: 2})
 	const m = "00:1b:21:0a:0b:0c"

@@ -52,6 +52,9 @@ func (inv *Inventory) Session(s *record.Session) {
 	}
 	d.seen(s.EndTS)
 	inv.now = max(inv.now, s.EndTS)
+	if inv.cfg.NoBreakdowns {
+		return
+	}
 	bytes := s.BytesUp + s.BytesDown
 	if s.App != "" {
 		inv.count(&d.apps, s.App, 1, bytes)
@@ -87,6 +90,9 @@ func (inv *Inventory) DNS(r *record.DNS) {
 		return
 	}
 	inv.now = max(inv.now, r.TS)
+	if inv.cfg.NoBreakdowns {
+		return
+	}
 	inv.visitEntry(d, name, inv.dayOf(r.TS), r.TS, r.TS, 0, 0, 1)
 }
 

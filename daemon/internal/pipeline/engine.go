@@ -66,12 +66,6 @@ type Config struct {
 	// use it to show what the dissectors cost.
 	NoDissect bool
 
-	// NoDeviceHistory keeps the device inventory to traffic, addresses and
-	// names: the per-record breakdowns (visited sites, hosts, apps, user
-	// agents) are not fed. Benchmarks use it to tell per-packet device
-	// accounting from the per-record history; the daemon never sets it.
-	NoDeviceHistory bool
-
 	// Devices, when set, is the device inventory: the workers feed it
 	// DHCP, mDNS and per-device traffic, the merger applies that and the
 	// finished records, and device records go to the sinks when a device

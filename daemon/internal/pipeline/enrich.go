@@ -13,7 +13,7 @@ func (e *Engine) enrich(env *envelope) {
 		if len(v.Answers) > 0 {
 			e.names.Learn(v.Query, v.Answers, v.TS)
 		}
-		if inv := e.cfg.Devices; inv != nil && !e.cfg.NoDeviceHistory {
+		if inv := e.cfg.Devices; inv != nil {
 			inv.DNS(v)
 		}
 	case *record.Session:
@@ -38,11 +38,11 @@ func (e *Engine) enrich(env *envelope) {
 		if v.App != "" {
 			e.usage.Observe(v)
 		}
-		if inv := e.cfg.Devices; inv != nil && !e.cfg.NoDeviceHistory {
+		if inv := e.cfg.Devices; inv != nil {
 			inv.Session(v)
 		}
 	case *record.HTTP:
-		if inv := e.cfg.Devices; inv != nil && v.UserAgent != "" && !e.cfg.NoDeviceHistory {
+		if inv := e.cfg.Devices; inv != nil && v.UserAgent != "" {
 			inv.UserAgent(v.ClientMAC, v.UserAgent, v.TS)
 		}
 	}
