@@ -9,15 +9,15 @@ const hexDigits = "0123456789abcdef"
 // (the output is JSON Lines, not HTML).
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
+	if plain(s) {
+		// The usual case (host names, addresses, user agents): one copy.
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	start := 0
 	for i := 0; i < len(s); {
-		// Eight plain bytes at a time: the common case (host names,
-		// addresses, user agents) copies whole runs without a branch per
-		// byte. The word is assembled from bytes, so no unaligned load is
-		// made on architectures that trap on one (mips).
-		for i+8 <= len(s) && plain8(uint64(s[i])|uint64(s[i+1])<<8|uint64(s[i+2])<<16|uint64(s[i+3])<<24|
-			uint64(s[i+4])<<32|uint64(s[i+5])<<40|uint64(s[i+6])<<48|uint64(s[i+7])<<56) {
-			i += 8
+		// Eight plain bytes at a time, as in plain.
+		for ; i+8 <= len(s) && plain8(word(s[i:i+8])); i += 8 {
 		}
 		if i >= len(s) {
 			break
@@ -65,6 +65,36 @@ func AppendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// plain reports whether no byte of s needs escaping, eight bytes at a time
+// (the last word overlapping the one before it).
+func plain(s string) bool {
+	if len(s) < 8 {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if !plain8(word(s[i : i+8])) {
+			return false
+		}
+	}
+	return i == len(s) || plain8(word(s[len(s)-8:]))
+}
+
+// word is the first eight bytes of w as a little-endian word. It is
+// assembled from bytes, so no unaligned load is made on architectures that
+// trap on one (mips); amd64 and arm64 load it at once, with one bounds
+// check.
+func word(w string) uint64 {
+	_ = w[7]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 const (

@@ -25,6 +25,15 @@ func TestAppendString(t *testing.T) {
 		{"012345678\x7f\x1f", "\"012345678\x7f\\u001f\""},
 		{"abcdefgh\\ijklmnop\xc3", "\"abcdefgh\\\\ijklmnop\ufffd\""},
 		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) 中文", `"Mozilla/5.0 (Windows NT 10.0; Win64; x64) 中文"`},
+		// The whole-string check: short strings byte by byte, longer
+		// ones by words, the last overlapping the one before.
+		{"ab\"", `"ab\""`},
+		{"abcdefg", `"abcdefg"`},
+		{"abcdefg\x01", `"abcdefg\u0001"`},
+		{"abcdefgh\n", `"abcdefgh\n"`},
+		{"abcdefghi\"", `"abcdefghi\""`},
+		{"abcdefghij\u00e9\xff", "\"abcdefghij\u00e9\ufffd\""},
+		{"192.0.2.10", `"192.0.2.10"`},
 	}
 	for _, c := range cases {
 		got := string(AppendString(nil, c.in))
