@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -8,6 +9,7 @@ import (
 	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/dissect/dhcp"
 	"tamon/daemon/internal/dissect/mdns"
+	"unsafe"
 
 	"tamon/daemon/internal/decode"
 	"tamon/daemon/internal/flow"
@@ -31,6 +33,8 @@ type worker struct {
 	out        *[]envelope
 	lastMAC    [6]byte
 	lastMACStr string
+	ips        [1 << ipCacheBits]ipText // see ip
+	ipBuf      []byte
 	scratch    []byte
 	tl         []record.Step
 
@@ -342,13 +346,40 @@ func keyHash(k *flow.Key) uint32 {
 	return h
 }
 
-// ip returns the canonical text of an address, backed by the arena.
-// Formatting is cheaper than a cache lookup for the many distinct server
-// addresses a LAN reaches.
+// ip returns the canonical text of an address. Records repeat addresses
+// (the LAN's devices, the router, popular servers), so the texts are kept
+// in a small direct-mapped cache: a hit costs a hash and a compare instead
+// of formatting and copying.
 func (w *worker) ip(a [16]byte, family uint8) string {
+	x := (binary.LittleEndian.Uint64(a[0:8]) ^ binary.LittleEndian.Uint64(a[8:16])*0x9E3779B97F4A7C15 ^ uint64(family)) *
+		0xBF58476D1CE4E5B9
+	c := &w.ips[x>>(64-ipCacheBits)]
+	if c.a == a && c.family == family && c.text != "" {
+		return c.text
+	}
 	w.scratch = addrOf(a, family).AppendTo(w.scratch[:0])
-	return w.arena.String(w.scratch)
+	// The cached texts live in small blocks of their own, not in the
+	// record arena: a cached text keeps at most its kilobyte alive.
+	if cap(w.ipBuf)-len(w.ipBuf) < len(w.scratch) {
+		w.ipBuf = make([]byte, 0, ipBufBytes)
+	}
+	start := len(w.ipBuf)
+	w.ipBuf = append(w.ipBuf, w.scratch...)
+	c.a, c.family, c.text = a, family, unsafe.String(&w.ipBuf[start], len(w.scratch))
+	return c.text
 }
+
+// ipText is one entry of the worker's address text cache.
+type ipText struct {
+	a      [16]byte
+	family uint8
+	text   string
+}
+
+const (
+	ipCacheBits = 8
+	ipBufBytes  = 1 << 10
+)
 
 // mac returns the lower-case colon-separated text of m, backed by the
 // arena; "" for the zero address (no link-layer address known).
