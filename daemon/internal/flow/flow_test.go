@@ -227,3 +227,35 @@ func BenchmarkPacket(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkPacketOpen accounts packets to sessions picked at random among
+// 16,384 open ones (OpenWrt's default connection-tracking limit), where the
+// table and its lists no longer fit a core's cache as in BenchmarkPacket.
+func BenchmarkPacketOpen(b *testing.B) {
+	const open = 16384
+	tb := New(DefaultConfig(), func(s *Session, reason string) {})
+	var pkts []decode.Packet
+	for i := range open {
+		p := mkPacket(pk{0, true, uint16(1024 + i%60000), 443, 0, 0, true})
+		p.Src[3] = byte(i / 60000)
+		pkts = append(pkts, p)
+		tb.Packet(&pkts[i])
+	}
+	order := make([]uint32, 1<<16)
+	x := uint32(1)
+	for i := range order {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		order[i] = x % open
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		tb.Packet(&pkts[order[i&(1<<16-1)]])
+		i++
+	}
+	if tb.Len() != open {
+		b.Fatalf("%d sessions open, want %d", tb.Len(), open)
+	}
+}
