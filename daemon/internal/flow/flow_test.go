@@ -1,7 +1,9 @@
 package flow
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"testing"
 
 	"tamon/daemon/internal/decode"
@@ -258,4 +260,74 @@ func BenchmarkPacketOpen(b *testing.B) {
 	if tb.Len() != open {
 		b.Fatalf("%d sessions open, want %d", tb.Len(), open)
 	}
+}
+
+// TestEndAll ends every open session in the caller's order, each with the
+// reason End gives it (a closed one its own, the others eof or shutdown),
+// with its timeline, and leaves an empty table that works as a new one.
+func TestEndAll(t *testing.T) {
+	for _, shutdown := range []bool{false, true} {
+		var got []string
+		var tb *Table
+		tb = New(DefaultConfig(), func(s *Session, reason string) {
+			got = append(got, fmt.Sprintf("%d %s %d", s.Key.PA, reason, len(tb.AppendTimeline(nil, s))))
+		})
+		for _, x := range []pk{
+			{1, true, 40001, 443, S, 1, false}, {1, false, 40001, 443, SA, 1, false},
+			{2, true, 40002, 80, S, 7, false}, {2, true, 40002, 80, R, 8, false}, // closed: rst
+			{3, true, 40003, 53, 0, 0, true}, {3, false, 40003, 53, 0, 0, true}, {4, true, 40003, 53, 0, 0, true},
+		} {
+			p := mkPacket(x)
+			tb.Packet(&p)
+		}
+		var open []*Session
+		tb.Each(func(s *Session) { open = append(open, s) })
+		slices.SortFunc(open, func(a, b *Session) int { return cmp.Compare(b.Key.PA, a.Key.PA) }) // any order the caller likes
+		tb.EndAll(open, shutdown)
+		rest := "eof"
+		if shutdown {
+			rest = "shutdown"
+		}
+		want := []string{"40003 " + rest + " 3", "40002 rst 2", "40001 " + rest + " 2"}
+		if !slices.Equal(got, want) {
+			t.Errorf("shutdown %v: ended %q, want %q", shutdown, got, want)
+		}
+		if tb.Len() != 0 || tb.C.Ended != 3 || tb.C.Open != 0 {
+			t.Errorf("after EndAll: %d open, counters %+v", tb.Len(), tb.C)
+		}
+		tb.Each(func(s *Session) { t.Errorf("session %d left after EndAll", s.Key.PA) })
+		// The emptied table takes new sessions and finds them again: one
+		// with the 5-tuple of an ended session is new, not the old one.
+		got = got[:0]
+		p := mkPacket(pk{10, true, 40001, 443, A, 9, false})
+		if s, _ := tb.Packet(&p); s.PktsUp != 1 || s.PktsDown != 0 || tb.C.Opened != 4 {
+			t.Fatalf("5-tuple of an ended session after EndAll: %d/%d packets, %d opened", s.PktsUp, s.PktsDown, tb.C.Opened)
+		}
+		for i := range 50 {
+			p := mkPacket(pk{10, true, uint16(50000 + i), 443, S, uint32(i), false})
+			tb.Packet(&p)
+			p = mkPacket(pk{10, false, uint16(50000 + i), 443, SA, uint32(i), false})
+			if s, dir := tb.Packet(&p); dir != 2 || s.PktsUp != 1 || s.PktsDown != 1 {
+				t.Fatalf("new session %d after EndAll: dir %d, %d/%d packets", i, dir, s.PktsUp, s.PktsDown)
+			}
+		}
+		// Slots are reused from the start, not leaked.
+		if tb.slab.n != 51 {
+			t.Errorf("%d session slots handed out for 51 sessions after EndAll", tb.slab.n)
+		}
+		tb.Flush(false)
+		if len(got) != 51 || tb.Len() != 0 {
+			t.Errorf("after reuse: %d ended, %d open", len(got), tb.Len())
+		}
+	}
+	// Not every open session: a programming error.
+	tb := New(DefaultConfig(), nil)
+	p := mkPacket(pk{1, true, 40001, 443, S, 1, false})
+	tb.Packet(&p)
+	defer func() {
+		if recover() == nil {
+			t.Error("EndAll with a session missing did not panic")
+		}
+	}()
+	tb.EndAll(nil, false)
 }

@@ -874,19 +874,25 @@ func (e *Engine) flushSessions() error {
 // flushes its table.
 const flushChunk = 256
 
-// cmpSession orders sessions by start time, then 5-tuple hash, then key.
-func cmpSession(a, b *flow.Session) int {
-	if a.Start != b.Start {
-		if a.Start < b.Start {
+// flushKey is an open session's place in the final flush: start time,
+// then 5-tuple hash (keyHash), then key.
+type flushKey struct {
+	start int64
+	hash  uint32
+	s     *flow.Session
+}
+
+func cmpFlushKey(a, b flushKey) int {
+	if a.start != b.start {
+		if a.start < b.start {
 			return -1
 		}
 		return 1
 	}
-	ha, hb := keyHash(&a.Key), keyHash(&b.Key)
-	if ha != hb {
-		return cmpU(uint64(ha), uint64(hb))
+	if a.hash != b.hash {
+		return cmpU(uint64(a.hash), uint64(b.hash))
 	}
-	return bytes.Compare(unsafeKeyBytes(&a.Key), unsafeKeyBytes(&b.Key))
+	return bytes.Compare(unsafeKeyBytes(&a.s.Key), unsafeKeyBytes(&b.s.Key))
 }
 
 func unsafeKeyBytes(k *flow.Key) []byte {

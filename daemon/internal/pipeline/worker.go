@@ -62,8 +62,10 @@ type worker struct {
 	applied   *Timeouts
 
 	// flushCh carries the records of the final table flush to the merger,
-	// in chunks, sorted; closed when done.
-	flushCh chan []envelope
+	// in chunks, sorted; closed when done. flushing, set during that
+	// flush, hands a full chunk over after each session's records.
+	flushCh  chan []envelope
+	flushing func()
 }
 
 func newWorker(id int, cfg *Config, fc flow.Config) *worker {
@@ -219,20 +221,27 @@ func formatMAC(m [6]byte) string {
 // chunks of flushChunk (Engine.flushSessions). It blocks while the merger
 // is two chunks behind, which bounds memory.
 func (w *worker) flushTable(shutdown bool) {
-	var open []*flow.Session
-	w.table.Each(func(s *flow.Session) { open = append(open, s) })
-	slices.SortFunc(open, cmpSession)
+	// Sorted by keys copied out of the sessions: comparing sessions in
+	// place would read two of them, scattered in memory, per comparison.
+	keys := make([]flushKey, 0, w.table.Len())
+	w.table.Each(func(s *flow.Session) { keys = append(keys, flushKey{s.Start, keyHash(&s.Key), s}) })
+	slices.SortFunc(keys, cmpFlushKey)
+	open := make([]*flow.Session, len(keys))
+	for i := range keys {
+		open[i] = keys[i].s
+	}
 	w.expiry = true
 	chunk := make([]envelope, 0, flushChunk)
 	w.out = &chunk
-	for _, s := range open {
-		w.table.End(s, shutdown)
+	w.flushing = func() {
 		if len(chunk) >= flushChunk {
 			w.flushCh <- chunk
 			chunk = make([]envelope, 0, flushChunk)
 			w.out = &chunk
 		}
 	}
+	w.table.EndAll(open, shutdown)
+	w.flushing = nil
 	if len(chunk) > 0 {
 		w.flushCh <- chunk
 	}
@@ -319,6 +328,9 @@ func (w *worker) sessionEnded(s *flow.Session, reason string) {
 	env := &out[len(out)-1]
 	env.srv = addrOf(sa, k.Family)
 	env.rules, env.hits, env.nhits = w.streams.endRules, w.streams.endHits, w.streams.endN
+	if w.flushing != nil {
+		w.flushing()
+	}
 }
 
 func addrOf(a [16]byte, family uint8) netip.Addr {
