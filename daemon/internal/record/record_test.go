@@ -172,7 +172,9 @@ func BenchmarkSessionJSON(b *testing.B) {
 }
 
 func TestAppendU(t *testing.T) {
-	for _, v := range []uint64{0, 1, 9, 10, 42, 99, 100, 101, 999, 1000, 1500, 9999, 10000, 65535, 1<<63 + 1, ^uint64(0)} {
+	for _, v := range []uint64{0, 1, 9, 10, 42, 99, 100, 101, 999, 1000, 1500, 9999, 10000, 12345, 65535, 99999,
+		100000, 1234567, 99999999, 100000000, 999999999, 1000000000, 1<<32 - 1, 1 << 32, 1767225600123,
+		1<<63 + 1, ^uint64(0)} {
 		if got, want := string(appendU(nil, v)), strconv.FormatUint(v, 10); got != want {
 			t.Errorf("appendU(%d) = %s", v, got)
 		}
