@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
-	"strconv"
 )
 
 // The Append functions below append to dst and return the extended slice,
@@ -21,7 +20,7 @@ import (
 // decimal values in wire order with GREASE values removed.
 // Example: "771,4865-4866-4867,0-23-65281-10-11,29-23-24,0".
 func AppendJA3String(dst []byte, ch *ClientHello) []byte {
-	dst = strconv.AppendUint(dst, uint64(ch.LegacyVersion), 10)
+	dst = appendDec16(dst, ch.LegacyVersion)
 	dst = append(dst, ',')
 	dst = appendDecList(dst, ch.Ciphers[:ch.NCiphers])
 	dst = append(dst, ',')
@@ -33,7 +32,7 @@ func AppendJA3String(dst []byte, ch *ClientHello) []byte {
 		if i > 0 {
 			dst = append(dst, '-')
 		}
-		dst = strconv.AppendUint(dst, uint64(v), 10)
+		dst = appendDec16(dst, uint16(v))
 	}
 	return dst
 }
@@ -52,9 +51,9 @@ func AppendJA3(dst []byte, ch *ClientHello) []byte {
 // types in wire order (GREASE removed), comma-separated.
 // Example: "771,4865,43-51".
 func AppendJA3SString(dst []byte, sh *ServerHello) []byte {
-	dst = strconv.AppendUint(dst, uint64(sh.LegacyVersion), 10)
+	dst = appendDec16(dst, sh.LegacyVersion)
 	dst = append(dst, ',')
-	dst = strconv.AppendUint(dst, uint64(sh.Cipher), 10)
+	dst = appendDec16(dst, sh.Cipher)
 	dst = append(dst, ',')
 	return appendDecList(dst, sh.Exts[:sh.NExts])
 }
@@ -79,7 +78,7 @@ func appendDecList(dst []byte, l []uint16) []byte {
 			dst = append(dst, '-')
 		}
 		first = false
-		dst = strconv.AppendUint(dst, uint64(v), 10)
+		dst = appendDec16(dst, v)
 	}
 	return dst
 }
