@@ -6,8 +6,11 @@
 //
 // # Batches and order
 //
-// The reader copies frames into batches. Every worker sees every batch and
-// handles the frames of its shard; when the last worker is done with a batch,
+// The reader copies frames into batches, listing each worker's frames apart.
+// Every worker sees every batch and handles the frames of its shard, without
+// reading the others' (their metadata was written on the reader's core, and
+// reading it would move it to the worker's); when the last worker is done
+// with a batch,
 // the merger sorts the batch's records by the position of the packet that
 // caused them, so the output depends only on the input, not on the number of
 // workers or on scheduling. Time is packet time: after each batch, every
@@ -125,11 +128,11 @@ type SinkFunc func(recs []record.Record) error
 func (f SinkFunc) Write(recs []record.Record) error { return f(recs) }
 
 type frameMeta struct {
-	data  []byte // into batch.buf
-	ts    int64
-	wire  uint32
-	link  capture.LinkType
-	shard uint8
+	data []byte // into batch.buf
+	ts   int64
+	wire uint32
+	pos  uint32 // in the batch: the frame is packet seq0+pos
+	link capture.LinkType
 }
 
 type envelope struct {
@@ -153,10 +156,11 @@ const (
 )
 
 type batch struct {
-	seq0    uint64 // position of frames[0]
+	seq0    uint64 // position of the batch's first frame
 	buf     []byte
-	frames  []frameMeta
-	now     int64 // newest packet time so far (ns)
+	n       int           // frames in the batch
+	frames  [][]frameMeta // per worker: the frames of its shard, in order
+	now     int64         // newest packet time so far (ns)
 	final   int
 	out     [][]envelope        // per worker
 	traffic [][]devices.Traffic // per worker: device traffic of its packets
@@ -322,8 +326,11 @@ func New(cfg Config, sinks ...Sink) *Engine {
 	e.free = make(chan *batch, cfg.Batches)
 	e.done = make(chan *batch, cfg.Batches)
 	for i := 0; i < cfg.Batches; i++ {
-		b := &batch{buf: make([]byte, 0, cfg.BatchFrames*512), frames: make([]frameMeta, 0, cfg.BatchFrames),
+		b := &batch{buf: make([]byte, 0, cfg.BatchFrames*512), frames: make([][]frameMeta, cfg.Workers),
 			out: make([][]envelope, cfg.Workers), traffic: make([][]devices.Traffic, cfg.Workers)}
+		for w := range b.frames {
+			b.frames[w] = make([]frameMeta, 0, cfg.BatchFrames/cfg.Workers+16)
+		}
 		e.free <- b
 	}
 	return e
@@ -413,10 +420,12 @@ func (e *Engine) readBatches(ctx context.Context, src capture.BatchReader, ins [
 		frames, err = src.ReadBatch(b.buf[:cap(b.buf)], frames[:0])
 		b.seq0 = seq
 		var nbytes uint64
+		b.n = len(frames)
 		for i := range frames {
 			f := &frames[i]
-			b.frames = append(b.frames, frameMeta{data: f.Data, wire: uint32(f.WireLen), link: f.Link, ts: f.TS,
-				shard: uint8(shardOf(f.Data, f.Link, nw))})
+			sh := shardOf(f.Data, f.Link, nw)
+			b.frames[sh] = append(b.frames[sh], frameMeta{data: f.Data, wire: uint32(f.WireLen), link: f.Link, ts: f.TS,
+				pos: uint32(i)})
 			nbytes += uint64(f.WireLen)
 			if f.TS > now {
 				now = f.TS
@@ -505,7 +514,7 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 		err := src.Next(&f)
 		if err != nil {
 			if errors.Is(err, capture.ErrTimeout) {
-				if cur != nil && len(cur.frames) > 0 {
+				if cur != nil && cur.n > 0 {
 					send()
 				} else if time.Since(lastWall) >= e.cfg.IdleTick && lastPkt != 0 {
 					// A quiet link: advance packet time by the wall clock.
@@ -532,7 +541,7 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 			}
 			cur.seq0 = seq
 		}
-		if len(cur.buf)+len(f.Data) > cap(cur.buf) && len(cur.frames) > 0 {
+		if len(cur.buf)+len(f.Data) > cap(cur.buf) && cur.n > 0 {
 			send()
 			cur = take(!e.cfg.Live)
 			if cur == nil {
@@ -548,8 +557,10 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 		// capacity (checked above), so earlier slices stay valid.
 		off := len(cur.buf)
 		cur.buf = append(cur.buf, f.Data...)
-		cur.frames = append(cur.frames, frameMeta{data: cur.buf[off:len(cur.buf):len(cur.buf)], wire: uint32(f.WireLen),
-			link: f.Link, ts: f.TS, shard: uint8(shardOf(f.Data, f.Link, nw))})
+		sh := shardOf(f.Data, f.Link, nw)
+		cur.frames[sh] = append(cur.frames[sh], frameMeta{data: cur.buf[off:len(cur.buf):len(cur.buf)], wire: uint32(f.WireLen),
+			link: f.Link, ts: f.TS, pos: uint32(cur.n)})
+		cur.n++
 		nframes++
 		nbytes += uint64(f.WireLen)
 		seq++
@@ -557,14 +568,14 @@ func (e *Engine) read(ctx context.Context, src capture.Source, ins []chan *batch
 			now = f.TS
 		}
 		lastPkt = now
-		if e.cfg.Live && len(cur.frames)&63 == 1 {
+		if e.cfg.Live && cur.n&63 == 1 {
 			lastWall = time.Now()
 		}
-		if len(cur.frames) == cap(cur.frames) {
+		if cur.n == e.cfg.BatchFrames {
 			send()
 		}
 	}
-	if cur != nil && len(cur.frames) > 0 {
+	if cur != nil && cur.n > 0 {
 		send()
 	}
 	// The final batch: flush everything still open.
@@ -617,7 +628,7 @@ func (e *Engine) merge() error {
 		// result does not depend on how many there are, is applied after
 		// the records of its packets, before expiry records.
 		traffic := e.sumTraffic(b)
-		endSeq := b.seq0 + uint64(len(b.frames))
+		endSeq := b.seq0 + uint64(b.n)
 		for _, pos := range order {
 			env := &b.out[pos>>posShift][pos&posMask]
 			if traffic != nil && env.seq >= endSeq {
@@ -661,7 +672,10 @@ func (e *Engine) merge() error {
 				firstErr = err
 			}
 		}
-		b.buf, b.frames, b.final = b.buf[:0], b.frames[:0], finalNone
+		b.buf, b.n, b.final = b.buf[:0], 0, finalNone
+		for w := range b.frames {
+			b.frames[w] = b.frames[w][:0]
+		}
 		e.free <- b // never blocks: free holds every batch
 		if firstErr != nil && e.stop != nil {
 			e.stop()
@@ -698,7 +712,7 @@ func cmpEnv(x, y *envelope) int {
 // result the same as a stable sort of the workers' outputs one after the
 // other.
 func (e *Engine) mergeOrder(b *batch) []uint32 {
-	end := b.seq0 + uint64(len(b.frames))
+	end := b.seq0 + uint64(b.n)
 	if len(e.runs) < len(b.out) {
 		e.runs = make([][]uint32, len(b.out))
 	}

@@ -97,12 +97,9 @@ func (w *worker) process(b *batch) {
 	}
 	w.out = &b.out[w.id]
 	w.expiry = false
-	for i := range b.frames {
-		fm := &b.frames[i]
-		if int(fm.shard) != w.id {
-			continue
-		}
-		w.seq = b.seq0 + uint64(i)
+	for i := range b.frames[w.id] {
+		fm := &b.frames[w.id][i]
+		w.seq = b.seq0 + uint64(fm.pos)
 		w.sub = 0
 		if w.dec.Decode(fm.data, fm.link, int(fm.wire), fm.ts, &w.pkt) != decode.ReasonOK {
 			continue
@@ -110,7 +107,7 @@ func (w *worker) process(b *batch) {
 		w.packet(&w.pkt)
 	}
 	// Expiry and flush records sort after every packet of the batch.
-	w.seq = b.seq0 + uint64(len(b.frames))
+	w.seq = b.seq0 + uint64(b.n)
 	w.expiry = true
 	// Per-device traffic: the tally sums a second of packet time (or up to
 	// the end of input), then the merger sums the workers' tallies
