@@ -31,6 +31,10 @@ type jsonSink struct {
 
 const jsonSinkQueue = 4
 
+// jsonRoom is the free space in the writer below which it is flushed before
+// the next record is encoded into it.
+const jsonRoom = 16 << 10
+
 func newJSONSink(w *bufio.Writer, flushEach bool) *jsonSink {
 	s := &jsonSink{w: w, flushEach: flushEach, q: make(chan []record.Record, jsonSinkQueue),
 		free: make(chan []record.Record, jsonSinkQueue+1), done: make(chan struct{})}
@@ -61,9 +65,8 @@ func (s *jsonSink) Write(recs []record.Record) error {
 
 func (s *jsonSink) run() {
 	defer close(s.done)
-	var buf []byte
 	for b := range s.q {
-		if err := s.encode(b, &buf); err != nil {
+		if err := s.encode(b); err != nil {
 			s.mu.Lock()
 			if s.err == nil {
 				s.err = err
@@ -75,7 +78,7 @@ func (s *jsonSink) run() {
 	}
 }
 
-func (s *jsonSink) encode(recs []record.Record, buf *[]byte) error {
+func (s *jsonSink) encode(recs []record.Record) error {
 	s.mu.Lock()
 	failed := s.err != nil
 	s.mu.Unlock()
@@ -83,9 +86,17 @@ func (s *jsonSink) encode(recs []record.Record, buf *[]byte) error {
 		return nil
 	}
 	for _, r := range recs {
-		*buf = r.AppendJSON((*buf)[:0])
-		*buf = append(*buf, '\n')
-		if _, err := s.w.Write(*buf); err != nil {
+		// Encoded straight into the writer's free space, so that Write
+		// copies nothing (bufio's AvailableBuffer). A record longer than
+		// that space (at least jsonRoom) is appended to a new array,
+		// which Write then copies.
+		if s.w.Available() < jsonRoom {
+			if err := s.w.Flush(); err != nil {
+				return err
+			}
+		}
+		b := append(r.AppendJSON(s.w.AvailableBuffer()), '\n')
+		if _, err := s.w.Write(b); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,31 +26,38 @@ func (f *failAfter) Write(p []byte) (int, error) {
 }
 
 func TestJSONSink(t *testing.T) {
-	batch := func(from, n int) []record.Record {
-		var rs []record.Record
-		for i := from; i < from+n; i++ {
-			rs = append(rs, &record.DNS{Sensor: "t", TS: int64(i), Query: fmt.Sprintf("q%d.example", i)})
-		}
-		return rs
-	}
 	tests := []struct {
 		name      string
 		limit     int // bytes the writer takes before it fails; 0: no limit
 		flushEach bool
 		batches   int
 		wantErr   bool
+		bufSize   int // of the bufio.Writer
+		pad       int // bytes added to each query name
 	}{
-		{"many batches, in order", 0, false, 40, false},
-		{"flush after each batch", 0, true, 5, false},
-		{"writer fails", 2000, true, 40, true},
+		{"many batches, in order", 0, false, 40, false, 512, 0},
+		{"flush after each batch", 0, true, 5, false, 512, 0},
+		{"writer fails", 2000, true, 40, true, 512, 0},
+		// Records encoded in the writer's own buffer, and records longer
+		// than the writer's buffer.
+		{"records in a large buffer", 0, false, 40, false, 64 << 10, 0},
+		{"records longer than the buffer", 0, false, 4, false, 512, 3000},
+		{"records longer than the room kept", 0, false, 4, false, 64 << 10, jsonRoom + 100},
 	}
 	for _, tt := range tests {
+		batch := func(from, n int) []record.Record {
+			var rs []record.Record
+			for i := from; i < from+n; i++ {
+				rs = append(rs, &record.DNS{Sensor: "t", TS: int64(i), Query: fmt.Sprintf("q%d.example", i) + strings.Repeat("x", tt.pad)})
+			}
+			return rs
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			w := &failAfter{n: 1 << 30}
 			if tt.limit > 0 {
 				w.n = tt.limit
 			}
-			out := bufio.NewWriterSize(w, 512)
+			out := bufio.NewWriterSize(w, tt.bufSize)
 			s := newJSONSink(out, tt.flushEach)
 			var firstErr error
 			for b := range tt.batches {
@@ -78,7 +86,7 @@ func TestJSONSink(t *testing.T) {
 				t.Fatalf("%d lines, want %d", len(lines), tt.batches*10)
 			}
 			for i, l := range lines {
-				if !strings.Contains(l, fmt.Sprintf(`"query":"q%d.example"`, i)) {
+				if !strings.Contains(l, fmt.Sprintf(`"query":"q%d.example%s"`, i, strings.Repeat("x", tt.pad))) || !json.Valid([]byte(l)) {
 					t.Fatalf("line %d out of order: %s", i, l)
 				}
 			}

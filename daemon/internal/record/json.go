@@ -137,24 +137,21 @@ func decodeRune(s string) (rune, int) {
 	return 0xFFFD, 1
 }
 
+// The field appenders take key as the field's whole JSON prefix, comma
+// included (`,"name":`): one append instead of three per field.
+
 func appendStr(b []byte, key, v string) []byte {
-	b = append(b, ',', '"')
 	b = append(b, key...)
-	b = append(b, '"', ':')
 	return AppendString(b, v)
 }
 
 func appendUint(b []byte, key string, v uint64) []byte {
-	b = append(b, ',', '"')
 	b = append(b, key...)
-	b = append(b, '"', ':')
 	return appendU(b, v)
 }
 
 func appendInt(b []byte, key string, v int64) []byte {
-	b = append(b, ',', '"')
 	b = append(b, key...)
-	b = append(b, '"', ':')
 	if v >= 0 {
 		return appendU(b, uint64(v))
 	}
@@ -162,16 +159,13 @@ func appendInt(b []byte, key string, v int64) []byte {
 }
 
 func appendBool(b []byte, key string, v bool) []byte {
-	b = append(b, ',', '"')
 	b = append(b, key...)
-	b = append(b, '"', ':')
 	return strconv.AppendBool(b, v)
 }
 
 func appendStrings(b []byte, key string, v []string) []byte {
-	b = append(b, ',', '"')
 	b = append(b, key...)
-	b = append(b, '"', ':', '[')
+	b = append(b, '[')
 	for i, s := range v {
 		if i > 0 {
 			b = append(b, ',')

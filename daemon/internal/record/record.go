@@ -90,24 +90,24 @@ func (*Session) Kind() Kind { return KindSession }
 // AppendJSON implements Record.
 func (s *Session) AppendJSON(b []byte) []byte {
 	b = append(b, `{"type":"session"`...)
-	b = appendStr(b, "sensor", s.Sensor)
-	b = appendStr(b, "proto", s.Proto)
-	b = appendStr(b, "client_mac", s.ClientMAC)
-	b = appendStr(b, "client_ip", s.ClientIP)
-	b = appendUint(b, "client_port", uint64(s.ClientPort))
-	b = appendStr(b, "server_mac", s.ServerMAC)
-	b = appendStr(b, "server_ip", s.ServerIP)
-	b = appendUint(b, "server_port", uint64(s.ServerPort))
-	b = appendUint(b, "vlan", uint64(s.VLAN))
-	b = appendInt(b, "start_ts", s.StartTS)
-	b = appendInt(b, "end_ts", s.EndTS)
-	b = appendUint(b, "bytes_up", s.BytesUp)
-	b = appendUint(b, "bytes_down", s.BytesDown)
-	b = appendUint(b, "pkts_up", s.PktsUp)
-	b = appendUint(b, "pkts_down", s.PktsDown)
-	b = appendStr(b, "host", s.Host)
-	b = appendStr(b, "app", s.App)
-	b = appendStr(b, "end_reason", s.EndReason)
+	b = appendStr(b, `,"sensor":`, s.Sensor)
+	b = appendStr(b, `,"proto":`, s.Proto)
+	b = appendStr(b, `,"client_mac":`, s.ClientMAC)
+	b = appendStr(b, `,"client_ip":`, s.ClientIP)
+	b = appendUint(b, `,"client_port":`, uint64(s.ClientPort))
+	b = appendStr(b, `,"server_mac":`, s.ServerMAC)
+	b = appendStr(b, `,"server_ip":`, s.ServerIP)
+	b = appendUint(b, `,"server_port":`, uint64(s.ServerPort))
+	b = appendUint(b, `,"vlan":`, uint64(s.VLAN))
+	b = appendInt(b, `,"start_ts":`, s.StartTS)
+	b = appendInt(b, `,"end_ts":`, s.EndTS)
+	b = appendUint(b, `,"bytes_up":`, s.BytesUp)
+	b = appendUint(b, `,"bytes_down":`, s.BytesDown)
+	b = appendUint(b, `,"pkts_up":`, s.PktsUp)
+	b = appendUint(b, `,"pkts_down":`, s.PktsDown)
+	b = appendStr(b, `,"host":`, s.Host)
+	b = appendStr(b, `,"app":`, s.App)
+	b = appendStr(b, `,"end_reason":`, s.EndReason)
 	b = append(b, `,"timeline":`...)
 	b = AppendTimeline(b, s.Timeline)
 	return append(b, '}')
@@ -116,16 +116,23 @@ func (s *Session) AppendJSON(b []byte) []byte {
 // AppendTimeline appends tl as a JSON array of [dt_ms, dir, ip_len, tcp_flags].
 // The SQL store keeps the same text in its timeline column.
 func AppendTimeline(b []byte, tl []Step) []byte {
-	b = append(b, '[')
-	for i, st := range tl {
+	if len(tl) == 0 {
+		return append(b, '[', ']')
+	}
+	b = append(b, '[', '[')
+	for i := range tl {
+		st := &tl[i]
 		if i > 0 {
+			b = append(b, ',', '[')
+		}
+		b = appendU(b, uint64(st.DT))
+		if st.Dir < 10 {
+			b = append(b, ',', '0'+st.Dir, ',')
+		} else {
+			b = append(b, ',')
+			b = appendU(b, uint64(st.Dir))
 			b = append(b, ',')
 		}
-		b = append(b, '[')
-		b = appendU(b, uint64(st.DT))
-		b = append(b, ',')
-		b = appendU(b, uint64(st.Dir))
-		b = append(b, ',')
 		b = appendU(b, uint64(st.Len))
 		b = append(b, ',')
 		b = appendU(b, uint64(st.Flags))
@@ -164,19 +171,19 @@ func (*DNS) Kind() Kind { return KindDNS }
 // AppendJSON implements Record.
 func (d *DNS) AppendJSON(b []byte) []byte {
 	b = append(b, `{"type":"dns"`...)
-	b = appendStr(b, "sensor", d.Sensor)
-	b = appendInt(b, "ts", d.TS)
-	b = appendStr(b, "client_mac", d.ClientMAC)
-	b = appendStr(b, "client_ip", d.ClientIP)
-	b = appendStr(b, "server_ip", d.ServerIP)
-	b = appendStr(b, "proto", d.Proto)
-	b = appendUint(b, "txid", uint64(d.TxID))
-	b = appendStr(b, "query", d.Query)
-	b = appendStr(b, "qtype", d.QType)
-	b = appendStr(b, "rcode", d.RCode)
+	b = appendStr(b, `,"sensor":`, d.Sensor)
+	b = appendInt(b, `,"ts":`, d.TS)
+	b = appendStr(b, `,"client_mac":`, d.ClientMAC)
+	b = appendStr(b, `,"client_ip":`, d.ClientIP)
+	b = appendStr(b, `,"server_ip":`, d.ServerIP)
+	b = appendStr(b, `,"proto":`, d.Proto)
+	b = appendUint(b, `,"txid":`, uint64(d.TxID))
+	b = appendStr(b, `,"query":`, d.Query)
+	b = appendStr(b, `,"qtype":`, d.QType)
+	b = appendStr(b, `,"rcode":`, d.RCode)
 	b = append(b, `,"answers":`...)
 	b = AppendAnswers(b, d.Answers)
-	b = appendInt(b, "rtt_ms", d.RTTMs)
+	b = appendInt(b, `,"rtt_ms":`, d.RTTMs)
 	return append(b, '}')
 }
 

@@ -180,7 +180,7 @@ func TestAppendU(t *testing.T) {
 		}
 	}
 	for _, v := range []int64{-1 << 63, -10000, -1, 0, 7, 1700000000000} {
-		if got, want := string(appendInt(nil, "k", v)), `,"k":`+strconv.FormatInt(v, 10); got != want {
+		if got, want := string(appendInt(nil, `,"k":`, v)), `,"k":`+strconv.FormatInt(v, 10); got != want {
 			t.Errorf("appendInt(%d) = %s, want %s", v, got, want)
 		}
 	}
