@@ -5,13 +5,13 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+	"unsafe"
+
 	"tamon/daemon/internal/appid"
+	"tamon/daemon/internal/decode"
 	"tamon/daemon/internal/devices"
 	"tamon/daemon/internal/dissect/dhcp"
 	"tamon/daemon/internal/dissect/mdns"
-	"unsafe"
-
-	"tamon/daemon/internal/decode"
 	"tamon/daemon/internal/flow"
 	"tamon/daemon/internal/record"
 )
