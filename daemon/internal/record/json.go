@@ -1,6 +1,10 @@
 package record
 
-import "strconv"
+import (
+	"strconv"
+
+	"tamon/daemon/internal/decimal"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -175,50 +179,5 @@ func appendStrings(b []byte, key string, v []string) []byte {
 	return append(b, ']')
 }
 
-// appendU appends v in decimal without strconv's call and copy: below
-// 10,000 (timeline steps, most counters) digit by digit, below 2^32 two
-// digits at a time in 32-bit arithmetic (fast on 32-bit routers too).
-// Timestamps go through strconv.
-func appendU(b []byte, v uint64) []byte {
-	switch {
-	case v < 10:
-		return append(b, byte('0'+v))
-	case v < 100:
-		return append(b, byte('0'+v/10), byte('0'+v%10))
-	case v < 1000:
-		return append(b, byte('0'+v/100), byte('0'+v/10%10), byte('0'+v%10))
-	case v < 10000:
-		return append(b, byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10))
-	case v >= 1<<32:
-		return strconv.AppendUint(b, v, 10)
-	}
-	x := uint32(v)
-	var buf [10]byte
-	i := len(buf)
-	for x >= 100 {
-		q := x / 100
-		r := (x - q*100) * 2
-		i -= 2
-		buf[i], buf[i+1] = digitPairs[r], digitPairs[r+1]
-		x = q
-	}
-	if x >= 10 {
-		i -= 2
-		buf[i], buf[i+1] = digitPairs[x*2], digitPairs[x*2+1]
-	} else {
-		i--
-		buf[i] = byte('0' + x)
-	}
-	return append(b, buf[i:]...)
-}
-
-const digitPairs = "00010203040506070809" +
-	"10111213141516171819" +
-	"20212223242526272829" +
-	"30313233343536373839" +
-	"40414243444546474849" +
-	"50515253545556575859" +
-	"60616263646566676869" +
-	"70717273747576777879" +
-	"80818283848586878889" +
-	"90919293949596979899"
+// appendU appends v in decimal (see package decimal).
+func appendU(b []byte, v uint64) []byte { return decimal.AppendUint(b, v) }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"slices"
+
+	"tamon/daemon/internal/decimal"
 )
 
 // The Append functions below append to dst and return the extended slice,
@@ -20,7 +22,7 @@ import (
 // decimal values in wire order with GREASE values removed.
 // Example: "771,4865-4866-4867,0-23-65281-10-11,29-23-24,0".
 func AppendJA3String(dst []byte, ch *ClientHello) []byte {
-	dst = appendDec16(dst, ch.LegacyVersion)
+	dst = decimal.AppendUint(dst, uint64(ch.LegacyVersion))
 	dst = append(dst, ',')
 	dst = appendDecList(dst, ch.Ciphers[:ch.NCiphers])
 	dst = append(dst, ',')
@@ -32,7 +34,7 @@ func AppendJA3String(dst []byte, ch *ClientHello) []byte {
 		if i > 0 {
 			dst = append(dst, '-')
 		}
-		dst = appendDec16(dst, uint16(v))
+		dst = decimal.AppendUint(dst, uint64(v))
 	}
 	return dst
 }
@@ -51,9 +53,9 @@ func AppendJA3(dst []byte, ch *ClientHello) []byte {
 // types in wire order (GREASE removed), comma-separated.
 // Example: "771,4865,43-51".
 func AppendJA3SString(dst []byte, sh *ServerHello) []byte {
-	dst = appendDec16(dst, sh.LegacyVersion)
+	dst = decimal.AppendUint(dst, uint64(sh.LegacyVersion))
 	dst = append(dst, ',')
-	dst = appendDec16(dst, sh.Cipher)
+	dst = decimal.AppendUint(dst, uint64(sh.Cipher))
 	dst = append(dst, ',')
 	return appendDecList(dst, sh.Exts[:sh.NExts])
 }
@@ -78,7 +80,7 @@ func appendDecList(dst []byte, l []uint16) []byte {
 			dst = append(dst, '-')
 		}
 		first = false
-		dst = appendDec16(dst, v)
+		dst = decimal.AppendUint(dst, uint64(v))
 	}
 	return dst
 }

@@ -3,7 +3,6 @@ package tls
 import (
 	"crypto/md5"
 	"encoding/hex"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -177,14 +176,6 @@ func TestJA4ALPN(t *testing.T) {
 		got := string(AppendJA4(nil, parsed(t, spec), false))
 		if got[8:10] != tt.want {
 			t.Errorf("ALPN %q: got %s, want %s", tt.alpn, got[8:10], tt.want)
-		}
-	}
-}
-
-func TestAppendDec16(t *testing.T) {
-	for _, v := range []uint16{0, 7, 9, 10, 23, 99, 100, 771, 999, 1000, 4865, 9999, 10000, 49195, 65535} {
-		if got, want := string(appendDec16([]byte("x"), v)), "x"+strconv.Itoa(int(v)); got != want {
-			t.Errorf("appendDec16(%d) = %s, want %s", v, got, want)
 		}
 	}
 }

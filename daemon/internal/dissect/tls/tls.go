@@ -214,21 +214,5 @@ func appendHex16(b []byte, v uint16) []byte {
 	return append(b, digits[v>>12], digits[v>>8&0xf], digits[v>>4&0xf], digits[v&0xf])
 }
 
-// appendDec16 appends v in decimal, digit by digit: the JA3 lists are made
-// of such numbers, and strconv's general path costs several times more.
-func appendDec16(b []byte, v uint16) []byte {
-	switch {
-	case v < 10:
-		return append(b, byte('0'+v))
-	case v < 100:
-		return append(b, byte('0'+v/10), byte('0'+v%10))
-	case v < 1000:
-		return append(b, byte('0'+v/100), byte('0'+v/10%10), byte('0'+v%10))
-	case v < 10000:
-		return append(b, byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10))
-	}
-	return append(b, byte('0'+v/10000), byte('0'+v/1000%10), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10))
-}
-
 func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
 func be24(b []byte) int    { return int(b[0])<<16 | int(b[1])<<8 | int(b[2]) }
