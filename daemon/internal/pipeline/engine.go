@@ -896,6 +896,15 @@ type flushKey struct {
 	s     *flow.Session
 }
 
+// flushKeys sorts with sort.Sort, whose code the binary has anyway: a
+// slices.SortFunc of its own would add a dozen functions to a binary that
+// must fit a router's flash.
+type flushKeys []flushKey
+
+func (k flushKeys) Len() int           { return len(k) }
+func (k flushKeys) Less(i, j int) bool { return cmpFlushKey(k[i], k[j]) < 0 }
+func (k flushKeys) Swap(i, j int)      { k[i], k[j] = k[j], k[i] }
+
 func cmpFlushKey(a, b flushKey) int {
 	if a.start != b.start {
 		if a.start < b.start {

@@ -3,7 +3,7 @@ package pipeline
 import (
 	"encoding/binary"
 	"net/netip"
-	"slices"
+	"sort"
 	"sync/atomic"
 	"unsafe"
 
@@ -222,7 +222,7 @@ func (w *worker) flushTable(shutdown bool) {
 	// place would read two of them, scattered in memory, per comparison.
 	keys := make([]flushKey, 0, w.table.Len())
 	w.table.Each(func(s *flow.Session) { keys = append(keys, flushKey{s.Start, keyHash(&s.Key), s}) })
-	slices.SortFunc(keys, cmpFlushKey)
+	sort.Sort(flushKeys(keys))
 	open := make([]*flow.Session, len(keys))
 	for i := range keys {
 		open[i] = keys[i].s
