@@ -121,11 +121,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	gogc := os.Getenv("GOGC") == ""
 	if gogc {
-		// No collection while starting: what the signatures and the
-		// engine allocate now is mostly kept, and the collector would
-		// run several times over a heap of a few MB (about a third of
-		// the start-up time). It is turned on before the first packet.
-		debug.SetGCPercent(-1)
+		// The heap may grow to 1.5 times the live data between
+		// collections, not twice: a few percent more CPU for the
+		// collector, a few MB less on a router (GOGC wins).
+		debug.SetGCPercent(50)
 	}
 	var src capture.Source
 	live := o.read == ""
@@ -186,6 +185,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Location: localZone(time.Local, tzSet, tz.DefaultPath, stderr), NoBreakdowns: !serve})
 	ecfg := engineConfig(&cfg, serve)
 	ecfg.Devices = inv
+	if gogc {
+		// No collection while the signatures are compiled and the engine
+		// is set up: what they allocate is mostly kept, and the collector
+		// would run several times over a heap of a few MB (about a third
+		// of tamond's start-up time).
+		debug.SetGCPercent(-1)
+	}
 	ecfg.Apps = loadApps(cfg.Features, nil, stderr)
 	// The API's live hub is a sink too; it needs the engine, so it is
 	// plugged in through a forwarder once both exist.
@@ -194,6 +200,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		sinks = append(sinks, hub)
 	}
 	eng := pipeline.New(ecfg, sinks...)
+	if gogc {
+		debug.SetGCPercent(50)
+	}
 	eng.ControlEmit(func(emit func(record.Record)) {
 		inv.SetAliases(aliasMap(cfg.Aliases), func(d *record.Device) { emit(d) })
 	})
@@ -258,12 +267,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 				rl.reload()
 			}
 		}()
-	}
-	if gogc {
-		// The heap may grow to 1.5 times the live data between
-		// collections, not twice: a few percent more CPU for the
-		// collector, a few MB less on a router (GOGC wins).
-		debug.SetGCPercent(50)
 	}
 	runErr := eng.Run(ctx, src)
 	if js != nil {
