@@ -151,7 +151,7 @@ func appendStr(b []byte, key, v string) []byte {
 
 func appendUint(b []byte, key string, v uint64) []byte {
 	b = append(b, key...)
-	return appendU(b, v)
+	return decimal.AppendUint(b, v) // not appendU: this one is inlined too
 }
 
 func appendInt(b []byte, key string, v int64) []byte {
@@ -179,5 +179,12 @@ func appendStrings(b []byte, key string, v []string) []byte {
 	return append(b, ']')
 }
 
-// appendU appends v in decimal (see package decimal).
-func appendU(b []byte, v uint64) []byte { return decimal.AppendUint(b, v) }
+// appendU appends v in decimal (see package decimal). It is small enough to
+// be inlined, so that the one-digit numbers timelines are full of (flags,
+// directions, zeros) cost no call.
+func appendU(b []byte, v uint64) []byte {
+	if v < 10 {
+		return append(b, byte('0'+v))
+	}
+	return decimal.AppendUint(b, v)
+}
