@@ -133,7 +133,10 @@ func (b *Bench) Close() error {
 	if b.API != nil {
 		b.API.Close()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Shutdown waits for a connection on which no request has come yet
+	// until it is 5 s old (net/http treats it as idle only then), and
+	// Chrome opens such connections ahead of need: give it more than that.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, s := range b.servers {
 		errs = append(errs, s.Shutdown(ctx))
