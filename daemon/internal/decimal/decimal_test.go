@@ -28,3 +28,15 @@ func BenchmarkAppendUint(b *testing.B) {
 		}
 	}
 }
+
+// FuzzAppendUint compares AppendUint with strconv for any value.
+func FuzzAppendUint(f *testing.F) {
+	for _, v := range []uint64{0, 9, 10, 99999, 1 << 32, ^uint64(0)} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v uint64) {
+		if got, want := string(AppendUint([]byte("x"), v)), "x"+strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("AppendUint(%d) = %s, want %s", v, got, want)
+		}
+	})
+}
