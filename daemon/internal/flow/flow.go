@@ -572,23 +572,13 @@ func (t *Table) Expire(now int64) {
 	}
 }
 
-// Flush ends every session: closed ones with their own reason, the others
-// with reason (record.EndEOF or record.EndShutdown).
+// Flush ends every session, in Each's order: closed ones with their own
+// reason, the others with record.EndEOF, or record.EndShutdown when
+// shutdown is set (EndAll in list order).
 func (t *Table) Flush(shutdown bool) {
-	r := reasonEOF
-	if shutdown {
-		r = reasonShutdown
-	}
-	for l := 0; l < numLists; l++ {
-		for t.heads[l] != none {
-			h := t.heads[l]
-			if l == listClosing {
-				t.end(h, int(t.at(h).reason))
-			} else {
-				t.end(h, r)
-			}
-		}
-	}
+	order := make([]*Session, 0, t.C.Open)
+	t.Each(func(s *Session) { order = append(order, s) })
+	t.EndAll(order, shutdown)
 }
 
 // End ends the open session s now: a closed one with its own reason, the
