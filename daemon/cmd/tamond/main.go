@@ -69,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fl.StringVar(&o.sensor, "sensor", "", "sensor `name` written in every record (default: main.sensor, else the host name)")
 	fl.IntVar(&o.workers, "workers", 0, "analysis `goroutines` (default: main.workers, else one per CPU up to 4)")
 	fl.BoolVar(&o.version, "version", false, "print the version and exit")
-	fl.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile to `file` (for performance work; builds with -tags pprof only)")
+	fl.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile to `file`, and the allocations to file.allocs (for performance work; builds with -tags pprof only)")
 	fl.Float64Var(&o.replay, "replay", 0, "with -r: replay the file at `speed` times its captured pace (idle gaps cut to 1 s),\n"+
 		"packets stamped with the time they are replayed, serving the API and reloading on SIGHUP as the daemon does;\n"+
 		"after the file, keep serving until SIGINT or SIGTERM")

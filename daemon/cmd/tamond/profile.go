@@ -8,7 +8,8 @@ import (
 	"runtime/pprof"
 )
 
-// startCPUProfile writes a CPU profile to path until stop is called.
+// startCPUProfile writes a CPU profile to path until stop is called, and
+// then an allocation profile to path.allocs.
 // runtime/pprof is linked only into builds with -tags pprof: it adds about
 // 60 KB to a binary that must fit a router's flash.
 func startCPUProfile(path string) (stop func(), err error) {
@@ -23,5 +24,11 @@ func startCPUProfile(path string) (stop func(), err error) {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		// The allocations since start, beside it: where the collector's
+		// work comes from.
+		if m, err := os.Create(path + ".allocs"); err == nil {
+			pprof.Lookup("allocs").WriteTo(m, 0)
+			m.Close()
+		}
 	}, nil
 }

@@ -1,9 +1,11 @@
 package capture
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // BatchReader is a Source that can also read many frames at once straight
@@ -69,7 +71,7 @@ func (s *fileSource) ReadBatch(buf []byte, frames []Frame) ([]Frame, error) {
 	}()
 	for n-off >= 16 {
 		h := buf[off : off+16]
-		caplen := int(s.order.Uint32(h[8:12]))
+		caplen := int(s.u32(h[8:12]))
 		if caplen > maxRecordLen {
 			s.err = fmt.Errorf("read capture %s: packet %d: captured length %d is not plausible (corrupt file)",
 				s.name, s.records+1, caplen)
@@ -78,12 +80,12 @@ func (s *fileSource) ReadBatch(buf []byte, frames []Frame) ([]Frame, error) {
 		if n-off-16 < caplen {
 			break
 		}
-		sec := int64(s.order.Uint32(h[0:4]))
-		frac := int64(s.order.Uint32(h[4:8]))
+		sec := int64(s.u32(h[0:4]))
+		frac := int64(s.u32(h[4:8]))
 		if !s.nano {
 			frac *= 1000
 		}
-		wire := int(s.order.Uint32(h[12:16]))
+		wire := int(s.u32(h[12:16]))
 		if wire < caplen {
 			wire = caplen
 		}
@@ -112,6 +114,16 @@ func (s *fileSource) ReadBatch(buf []byte, frames []Frame) ([]Frame, error) {
 		s.err = io.EOF
 	}
 	return frames, s.err
+}
+
+// u32 reads a record header field in the file's byte order: inlined,
+// where a call through s.order (an interface) is not, four times a frame.
+func (s *fileSource) u32(b []byte) uint32 {
+	v := binary.LittleEndian.Uint32(b)
+	if s.swap {
+		v = bits.ReverseBytes32(v)
+	}
+	return v
 }
 
 // maxRecordLen bounds a record's captured length: a larger value means a

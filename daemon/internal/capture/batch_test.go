@@ -137,3 +137,39 @@ func BenchmarkReadBatch(b *testing.B) {
 		s.Close()
 	}
 }
+
+// ReadBatch reads classic pcap files of both byte orders and resolutions
+// as Next does (the corpus has only little-endian ones).
+func TestReadBatchByteOrders(t *testing.T) {
+	pkts := testPackets(200, 9)
+	for _, f := range []format{pcapMicroLE, pcapNanoLE, pcapMicroBE, pcapNanoBE} {
+		path := writeFile(t, t.TempDir(), f, 1, pkts)
+		a, err := OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		br, ok := AsBatchReader(a)
+		if !ok {
+			t.Fatalf("%s: no batch reader", f)
+		}
+		b, _ := OpenFile(path)
+		fa, ea := readAllBatches(t, br, 8<<10)
+		fb, eb := readAllNext(t, b)
+		if len(fa) != len(pkts) {
+			t.Fatalf("%s: %d frames, want %d", f, len(fa), len(pkts))
+		}
+		compareFrames(t, f.String(), fa, fb, ea, eb)
+		for i, p := range pkts {
+			want := p.ts.UnixNano()
+			if !f.nano() {
+				want = p.ts.Truncate(time.Microsecond).UnixNano()
+			}
+			if fa[i].TS != want || fa[i].WireLen != p.wire || len(fa[i].Data) != len(p.data) {
+				t.Fatalf("%s frame %d: ts %d wire %d len %d, want %d %d %d", f, i, fa[i].TS, fa[i].WireLen,
+					len(fa[i].Data), want, p.wire, len(p.data))
+			}
+		}
+		a.Close()
+		b.Close()
+	}
+}

@@ -88,6 +88,7 @@ type fileSource struct {
 	br    *bufio.Reader
 	under io.Reader // what br reads from: once br is drained, read this directly
 	order binary.ByteOrder
+	swap  bool // order is big-endian: ReadBatch reads little-endian and swaps
 	nano  bool
 	carry []byte
 
@@ -172,6 +173,7 @@ func (s *fileSource) openPcap(br *bufio.Reader) error {
 			s.name, n, supportedPcapLinkTypes)
 	}
 	s.br, s.classic, s.pcapLink = br, true, link
+	s.swap = s.order == binary.BigEndian
 	return nil
 }
 

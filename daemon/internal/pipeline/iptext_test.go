@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"net"
 	"net/netip"
 	"testing"
 
@@ -52,5 +53,38 @@ func TestWorkerIP(t *testing.T) {
 	copy(b[:], []byte{192, 0, 2, 1})
 	if v4, v6 := w.ip(b, 4), w.ip(b, 6); v4 != "192.0.2.1" || v6 != "c000:201::" {
 		t.Errorf("same bytes as IPv4 and IPv6: %q and %q", v4, v6)
+	}
+}
+
+// TestWorkerMAC checks the link-layer address text cache: the zero address,
+// repeats, addresses that share a slot, and texts that must not change once
+// handed out.
+func TestWorkerMAC(t *testing.T) {
+	cfg := Config{}
+	cfg.setDefaults()
+	w := newWorker(0, &cfg, flow.DefaultConfig())
+	if got := w.mac([6]byte{}); got != "" {
+		t.Fatalf("mac(zero) = %q, want \"\"", got)
+	}
+	var in [][6]byte
+	in = append(in, [6]byte{0x3c, 0xa9, 0xf4, 0xa1, 0xe7, 0xa5}, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+		[6]byte{0, 0, 0, 0, 0, 1}, [6]byte{0x3c, 0xa9, 0xf4, 0xa1, 0xe7, 0xa5})
+	for i := range 5 << macCacheBits {
+		in = append(in, [6]byte{0x02, 0, 0, 0, byte(i >> 8), byte(i)})
+	}
+	in = append(in, in...)
+	var handed, want []string
+	for _, m := range in {
+		got := w.mac(m)
+		exp := net.HardwareAddr(m[:]).String()
+		if got != exp {
+			t.Fatalf("mac(% x) = %q, want %q", m, got, exp)
+		}
+		handed, want = append(handed, got), append(want, exp)
+	}
+	for i := range handed {
+		if handed[i] != want[i] {
+			t.Fatalf("text %d changed after it was handed out: %q, want %q", i, handed[i], want[i])
+		}
 	}
 }

@@ -20,23 +20,22 @@ import (
 // of it is touched only by the worker's goroutine; counters are published
 // with atomics after each batch.
 type worker struct {
-	id         int
-	cfg        *Config
-	dec        *decode.Decoder
-	pkt        decode.Packet
-	inner      decode.Packet // a tunnelled packet inside pkt (Teredo)
-	table      *flow.Table
-	dns        *dnsTracker
-	icmpT      *icmpTracker
-	streams    *streams
-	arena      record.Arena
-	out        *[]envelope
-	lastMAC    [6]byte
-	lastMACStr string
-	ips        [1 << ipCacheBits]ipText // see ip
-	ipBuf      []byte
-	scratch    []byte
-	tl         []record.Step
+	id      int
+	cfg     *Config
+	dec     *decode.Decoder
+	pkt     decode.Packet
+	inner   decode.Packet // a tunnelled packet inside pkt (Teredo)
+	table   *flow.Table
+	dns     *dnsTracker
+	icmpT   *icmpTracker
+	streams *streams
+	arena   record.Arena
+	out     *[]envelope
+	macs    [1 << macCacheBits]macText // see mac
+	ips     [1 << ipCacheBits]ipText   // see ip
+	ipBuf   []byte
+	scratch []byte
+	tl      []record.Step
 
 	// emission context: the record order key of whatever is emitted now
 	seq    uint64
@@ -209,7 +208,7 @@ func formatMAC(m [6]byte) string {
 	if m == ([6]byte{}) {
 		return ""
 	}
-	b := macText(m)
+	b := macChars(m)
 	return string(b[:])
 }
 
@@ -390,22 +389,39 @@ const (
 	ipBufBytes  = 1 << 10
 )
 
-// mac returns the lower-case colon-separated text of m, backed by the
-// arena; "" for the zero address (no link-layer address known).
+// mac returns the lower-case colon-separated text of m; "" for the zero
+// address (no link-layer address known). A LAN has few link-layer
+// addresses, each in many records, so the texts are kept in a direct-mapped
+// cache like the addresses' (see ip), in the same blocks.
 func (w *worker) mac(m [6]byte) string {
 	if m == ([6]byte{}) {
 		return ""
 	}
-	if m == w.lastMAC && w.lastMACStr != "" {
-		return w.lastMACStr
+	x := (uint64(binary.LittleEndian.Uint32(m[0:4])) | uint64(binary.LittleEndian.Uint16(m[4:6]))<<32) * 0x9E3779B97F4A7C15
+	c := &w.macs[x>>(64-macCacheBits)]
+	if c.m == m && c.text != "" {
+		return c.text
 	}
-	b := macText(m)
-	w.lastMAC, w.lastMACStr = m, w.arena.String(b[:])
-	return w.lastMACStr
+	b := macChars(m)
+	if cap(w.ipBuf)-len(w.ipBuf) < len(b) {
+		w.ipBuf = make([]byte, 0, ipBufBytes)
+	}
+	start := len(w.ipBuf)
+	w.ipBuf = append(w.ipBuf, b[:]...)
+	c.m, c.text = m, unsafe.String(&w.ipBuf[start], len(b))
+	return c.text
 }
 
-// macText is m as "aa:bb:cc:dd:ee:ff".
-func macText(m [6]byte) [17]byte {
+// macText is one entry of the worker's link-layer address text cache.
+type macText struct {
+	m    [6]byte
+	text string
+}
+
+const macCacheBits = 6
+
+// macChars is m as "aa:bb:cc:dd:ee:ff".
+func macChars(m [6]byte) [17]byte {
 	const hexd = "0123456789abcdef"
 	var b [17]byte
 	for i, x := range m {

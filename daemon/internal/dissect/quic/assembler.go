@@ -105,7 +105,7 @@ func (a *Assembler) Add(udpPayload []byte) (hello []byte, done bool, err error) 
 		return nil, false, a.err
 	}
 	if len(udpPayload) == 0 {
-		return nil, false, fmt.Errorf("%w: empty UDP payload", ErrShort)
+		return nil, false, perr(ErrShort, "empty UDP payload")
 	}
 	var first error
 	for b := udpPayload; len(b) > 0; {
@@ -113,7 +113,7 @@ func (a *Assembler) Add(udpPayload []byte) (hello []byte, done bool, err error) 
 			// A short-header packet takes the rest of the datagram; so do
 			// the zero bytes some clients pad datagrams with.
 			if len(b) == len(udpPayload) && a.version == 0 {
-				first = fmt.Errorf("%w: first byte 0x%02x is not a long header", ErrNotQUIC, b[0])
+				first = perr(ErrNotQUIC, "first byte 0x%02x is not a long header", uint64(b[0]))
 			}
 			break
 		}

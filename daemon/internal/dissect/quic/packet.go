@@ -1,9 +1,6 @@
 package quic
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "encoding/binary"
 
 // longHeader locates the parts of one long-header packet at the start of a
 // UDP payload. Offsets are relative to the start of the packet.
@@ -21,12 +18,12 @@ type longHeader struct {
 // Length field, end is len(b).
 func parseLong(b []byte) (h longHeader, err error) {
 	if len(b) < 7 {
-		return h, fmt.Errorf("%w: long header of %d bytes", ErrShort, len(b))
+		return h, perr(ErrShort, "long header of %d bytes", uint64(len(b)))
 	}
 	h.version = binary.BigEndian.Uint32(b[1:5])
 	vi, ok := lookupVersion(h.version)
 	if !ok {
-		return h, fmt.Errorf("%w: version 0x%08x", ErrVersion, h.version)
+		return h, perr(ErrVersion, "version 0x%08x", uint64(h.version))
 	}
 	h.vi = vi
 	h.typ = vi.packetType(b[0])
@@ -34,20 +31,20 @@ func parseLong(b []byte) (h longHeader, err error) {
 	dl := int(b[off])
 	off++
 	if dl > MaxCIDLen {
-		return h, fmt.Errorf("%w: destination connection ID of %d bytes", ErrNotQUIC, dl)
+		return h, perr(ErrNotQUIC, "destination connection ID of %d bytes", uint64(dl))
 	}
 	if len(b) < off+dl+1 {
-		return h, fmt.Errorf("%w: destination connection ID of %d bytes in a %d-byte packet", ErrShort, dl, len(b))
+		return h, perr(ErrShort, "destination connection ID of %d bytes in a %d-byte packet", uint64(dl), uint64(len(b)))
 	}
 	h.dcid = b[off : off+dl]
 	off += dl
 	sl := int(b[off])
 	off++
 	if sl > MaxCIDLen {
-		return h, fmt.Errorf("%w: source connection ID of %d bytes", ErrNotQUIC, sl)
+		return h, perr(ErrNotQUIC, "source connection ID of %d bytes", uint64(sl))
 	}
 	if len(b) < off+sl {
-		return h, fmt.Errorf("%w: source connection ID of %d bytes in a %d-byte packet", ErrShort, sl, len(b))
+		return h, perr(ErrShort, "source connection ID of %d bytes in a %d-byte packet", uint64(sl), uint64(len(b)))
 	}
 	off += sl
 	if h.typ == typeRetry {
@@ -57,21 +54,21 @@ func parseLong(b []byte) (h longHeader, err error) {
 	if h.typ == typeInitial {
 		tl, n := varint(b[off:])
 		if n == 0 {
-			return h, fmt.Errorf("%w: token length of an Initial packet", ErrShort)
+			return h, perr(ErrShort, "token length of an Initial packet")
 		}
 		off += n
 		if tl > uint64(len(b)-off) {
-			return h, fmt.Errorf("%w: token of %d bytes, %d left in the packet", ErrShort, tl, len(b)-off)
+			return h, perr(ErrShort, "token of %d bytes, %d left in the packet", tl, uint64(len(b)-off))
 		}
 		off += int(tl)
 	}
 	length, n := varint(b[off:])
 	if n == 0 {
-		return h, fmt.Errorf("%w: length field of a long-header packet", ErrShort)
+		return h, perr(ErrShort, "length field of a long-header packet")
 	}
 	off += n
 	if length > uint64(len(b)-off) {
-		return h, fmt.Errorf("%w: packet length %d, %d bytes left in the datagram", ErrShort, length, len(b)-off)
+		return h, perr(ErrShort, "packet length %d, %d bytes left in the datagram", length, uint64(len(b)-off))
 	}
 	h.pnOff = off
 	h.end = off + int(length)
@@ -98,14 +95,14 @@ func (o *opener) open(p *protection, pkt []byte, pnOff int, largest int64) (payl
 	// RFC 9001 5.4.2: the sample starts 4 bytes after the start of the
 	// packet number, whatever its length.
 	if pnOff+4+sampleLen > len(pkt) {
-		return nil, 0, fmt.Errorf("%w: %d-byte packet too short for the header protection sample", ErrShort, len(pkt))
+		return nil, 0, perr(ErrShort, "%d-byte packet too short for the header protection sample", uint64(len(pkt)))
 	}
 	p.hp.Encrypt(o.mask[:], pkt[pnOff+4:pnOff+4+sampleLen])
 	first := pkt[0] ^ o.mask[0]&0x0f // long header: 4 protected bits
 	pnLen := int(first&3) + 1
 	hdrLen := pnOff + pnLen
 	if hdrLen+tagLen > len(pkt) {
-		return nil, 0, fmt.Errorf("%w: %d-byte packet too short for its authentication tag", ErrShort, len(pkt))
+		return nil, 0, perr(ErrShort, "%d-byte packet too short for its authentication tag", uint64(len(pkt)))
 	}
 	if cap(o.scratch) < len(pkt) {
 		o.scratch = make([]byte, len(pkt), max(len(pkt), 1500))
@@ -125,7 +122,7 @@ func (o *opener) open(p *protection, pkt []byte, pnOff int, largest int64) (payl
 	}
 	payload, err = p.aead.Open(o.scratch[hdrLen:hdrLen], o.nonce[:], pkt[hdrLen:], hdr)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w: packet number %d, %d bytes", ErrDecrypt, pn, len(pkt))
+		return nil, 0, perr(ErrDecrypt, "packet number %d, %d bytes", uint64(pn), uint64(len(pkt)))
 	}
 	return payload, pn, nil
 }
