@@ -306,6 +306,7 @@ func testMetrics(t *testing.T, fx *fixture) {
 		"tamon_api_requests_total{route=\"GET /sessions\",code=\"200\"} ",
 		"tamon_api_requests_total{route=\"GET /sessions\",code=\"401\"} ",
 		"tamon_api_auth_failures_total ", "tamon_api_ubus_calls_total ",
+		"tamon_dissect_tls_hellos_total ", "tamon_dissect_skipped_total{reason=\"buffers\"} ",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)

@@ -134,6 +134,18 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	p.one("tamon_dns_messages_total", "counter", "DNS messages parsed.", float64(es.DNS.Messages))
 	p.one("tamon_dns_malformed_total", "counter", "DNS messages that did not parse.", float64(es.DNS.Malformed))
 	p.one("tamon_icmp_messages_total", "counter", "ICMP messages seen.", float64(es.ICMP.Messages))
+	d := &es.Dissect
+	p.one("tamon_dissect_tls_hellos_total", "counter", "TLS ClientHellos read, over TCP and QUIC.", float64(d.TLSHellos))
+	p.one("tamon_dissect_tls_errors_total", "counter", "TLS hellos that did not parse.", float64(d.TLSErrors))
+	p.one("tamon_dissect_quic_hellos_total", "counter", "QUIC Initial ClientHellos read.", float64(d.QUICHellos))
+	p.one("tamon_dissect_quic_errors_total", "counter", "QUIC Initials that did not decrypt or parse.", float64(d.QUICErrors))
+	p.one("tamon_dissect_http_requests_total", "counter", "HTTP requests read on the captured links.", float64(d.HTTPReqs))
+	p.one("tamon_dissect_http_errors_total", "counter", "HTTP heads or bodies that did not parse.", float64(d.HTTPErrors))
+	p.one("tamon_dissect_stream_gaps_total", "counter", "Stream directions given up on because bytes were missing.", float64(d.StreamGaps))
+	p.head("tamon_dissect_skipped_total", "counter", "What the dissectors left unread for lack of room.")
+	p.value("tamon_dissect_skipped_total", float64(d.Untracked), "reason", "sessions")
+	p.value("tamon_dissect_skipped_total", float64(d.BufferFull), "reason", "buffers")
+	p.value("tamon_dissect_skipped_total", float64(d.TooManyReqs), "reason", "http_pipeline")
 	p.one("tamon_engine_records_total", "counter", "Records handed to the sinks.", float64(es.Records))
 
 	if s.opts.Store != nil {

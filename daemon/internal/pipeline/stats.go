@@ -15,12 +15,28 @@ type WorkerStats struct {
 	Flow     flow.Counters
 	DNS      DNSCounters
 	ICMP     ICMPCounters
+	Dissect  StreamCounters
 	ShortTCP uint64
 }
 
 func (w *worker) publish() {
-	s := &WorkerStats{Decode: w.dec.Counts, Defrag: w.dec.Defrag.Stats, Flow: w.table.C, DNS: w.dns.C, ICMP: w.icmpT.C, ShortTCP: w.dec.ShortTCP}
+	s := &WorkerStats{Decode: w.dec.Counts, Defrag: w.dec.Defrag.Stats, Flow: w.table.C, DNS: w.dns.C, ICMP: w.icmpT.C,
+		Dissect: w.streams.C, ShortTCP: w.dec.ShortTCP}
 	w.pub.Store(s)
+}
+
+// add adds o to c.
+func (c *StreamCounters) add(o *StreamCounters) {
+	c.TLSHellos += o.TLSHellos
+	c.TLSErrors += o.TLSErrors
+	c.HTTPReqs += o.HTTPReqs
+	c.HTTPErrors += o.HTTPErrors
+	c.StreamGaps += o.StreamGaps
+	c.Untracked += o.Untracked
+	c.QUICHellos += o.QUICHellos
+	c.QUICErrors += o.QUICErrors
+	c.TooManyReqs += o.TooManyReqs
+	c.BufferFull += o.BufferFull
 }
 
 // Stats are the engine's counters: everything the rest of the daemon (the
@@ -36,8 +52,9 @@ type Stats struct {
 	Flow        flow.Counters
 	DNS         DNSCounters
 	ICMP        ICMPCounters
-	ShortTCP    uint64 // TCP packets whose header the snap length cut after the flags
-	NameMap     int    // addresses in the DNS name map (after Run)
+	Dissect     StreamCounters // TLS, HTTP and QUIC: what was read, what failed, what was skipped
+	ShortTCP    uint64         // TCP packets whose header the snap length cut after the flags
+	NameMap     int            // addresses in the DNS name map (after Run)
 }
 
 // Stats returns the current counters. Worker counters lag by at most one
@@ -73,6 +90,7 @@ func (e *Engine) Stats() Stats {
 		for i := range s.ICMP.Counted {
 			s.ICMP.Counted[i] += ws.ICMP.Counted[i]
 		}
+		s.Dissect.add(&ws.Dissect)
 		s.ShortTCP += ws.ShortTCP
 	}
 	return s
@@ -98,4 +116,9 @@ func (s *Stats) WriteSummary(w io.Writer) {
 			fmt.Fprintf(w, "%s %d\n", CountedICMPName(i), n)
 		}
 	}
+	d := &s.Dissect
+	fmt.Fprintf(w, "tls_hellos %d\ntls_errors %d\nquic_hellos %d\nquic_errors %d\nhttp_requests %d\nhttp_errors %d\n",
+		d.TLSHellos, d.TLSErrors, d.QUICHellos, d.QUICErrors, d.HTTPReqs, d.HTTPErrors)
+	fmt.Fprintf(w, "stream_gaps %d\ndissect_skipped_sessions %d\ndissect_skipped_buffers %d\nhttp_pipeline_overflow %d\n",
+		d.StreamGaps, d.Untracked, d.BufferFull, d.TooManyReqs)
 }

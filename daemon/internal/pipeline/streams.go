@@ -280,7 +280,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 		kind := uint8(kindNone)
 		b := p.Payload
 		switch {
-		case b[0] == 0x16 && len(b) >= 6 && (b[5] == 1 || b[5] == 2):
+		case tls.IsHelloStart(b):
 			kind = kindTLS
 		case dir == 1 && (http.IsRequestStart(b) || (isHTTPPort(s) && looksLikeMethod(b))):
 			kind = kindHTTP

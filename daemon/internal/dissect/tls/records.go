@@ -150,6 +150,19 @@ func missing(hdrN, total, copied int) int {
 // shorter than 5 bytes). beforeMsg tells whether no byte of the handshake
 // message has been seen yet: then the record may also be an alert, and a
 // wrong record means the stream is not TLS rather than broken TLS.
+// IsHelloStart reports whether b, the first payload bytes of one direction
+// of a TCP session, can start a handshake record that holds a ClientHello
+// or ServerHello: content type 22 and version 3.0-3.4, then, once six bytes
+// are there, handshake type 1 or 2. A shorter b that fits so far counts:
+// some clients send the first byte of the record, or the first few, in a
+// segment of their own (Records reads the hello across segments).
+func IsHelloStart(b []byte) bool {
+	if len(b) == 0 || b[0] != contentHandshake || checkRecordHeader(b[:min(len(b), recordHeaderLen)], true) != nil {
+		return false
+	}
+	return len(b) < recordHeaderLen+1 || b[5] == 1 || b[5] == 2
+}
+
 func checkRecordHeader(h []byte, beforeMsg bool) error {
 	if len(h) > 0 && h[0] != contentHandshake && (h[0] != contentAlert || !beforeMsg) {
 		if beforeMsg {

@@ -168,3 +168,31 @@ func ones(n int) []int {
 	}
 	return s
 }
+
+// IsHelloStart accepts the start of a hello record, also cut after its
+// first bytes, and nothing that Records would refuse at once.
+func TestIsHelloStart(t *testing.T) {
+	for _, c := range []struct {
+		b    []byte
+		want bool
+	}{
+		{nil, false},
+		{[]byte{0x16}, true},
+		{[]byte{0x16, 3}, true},
+		{[]byte{0x16, 3, 1}, true},
+		{[]byte{0x16, 3, 3, 0x02}, true},
+		{[]byte{0x16, 3, 3, 0x02, 0x00}, true},
+		{[]byte{0x16, 3, 1, 0x02, 0x00, 1}, true},    // ClientHello
+		{[]byte{0x16, 3, 3, 0x00, 0x5a, 2, 0}, true}, // ServerHello
+		{[]byte{0x16, 3, 3, 0x00, 0x5a, 11}, false},  // Certificate first: not a hello
+		{[]byte{0x16, 3, 5}, false},                  // no such version
+		{[]byte{0x16, 2}, false},
+		{[]byte{0x17, 3, 3, 0, 5, 1}, false}, // application data
+		{[]byte{0x15, 3, 3, 0, 2}, false},    // an alert
+		{[]byte("GET / HTTP/1.1\r\n"), false},
+	} {
+		if got := IsHelloStart(c.b); got != c.want {
+			t.Errorf("IsHelloStart(% x) = %v, want %v", c.b, got, c.want)
+		}
+	}
+}
