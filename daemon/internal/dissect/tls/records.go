@@ -152,15 +152,21 @@ func missing(hdrN, total, copied int) int {
 // wrong record means the stream is not TLS rather than broken TLS.
 // IsHelloStart reports whether b, the first payload bytes of one direction
 // of a TCP session, can start a handshake record that holds a ClientHello
-// or ServerHello: content type 22 and version 3.0-3.4, then, once six bytes
-// are there, handshake type 1 or 2. A shorter b that fits so far counts:
-// some clients send the first byte of the record, or the first few, in a
-// segment of their own (Records reads the hello across segments).
+// or ServerHello: content type 22, version 3.0-3.4, a length of 1 to 2^14
+// (RFC 8446 5.1: no empty handshake records), then, once six bytes are
+// there, handshake type 1 or 2. A shorter b that fits so far counts: some
+// clients send the first byte of the record, or the first few, in a segment
+// of their own (Records reads the hello across segments).
 func IsHelloStart(b []byte) bool {
 	if len(b) == 0 || b[0] != contentHandshake || checkRecordHeader(b[:min(len(b), recordHeaderLen)], true) != nil {
 		return false
 	}
-	return len(b) < recordHeaderLen+1 || b[5] == 1 || b[5] == 2
+	if len(b) >= recordHeaderLen {
+		if rl := be16(b[3:]); rl == 0 || rl > 1<<14 {
+			return false
+		}
+	}
+	return len(b) <= recordHeaderLen || b[5] == 1 || b[5] == 2
 }
 
 func checkRecordHeader(h []byte, beforeMsg bool) error {

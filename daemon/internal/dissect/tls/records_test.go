@@ -182,6 +182,9 @@ func TestIsHelloStart(t *testing.T) {
 		{[]byte{0x16, 3, 1}, true},
 		{[]byte{0x16, 3, 3, 0x02}, true},
 		{[]byte{0x16, 3, 3, 0x02, 0x00}, true},
+		{[]byte{0x16, 3, 1, 0x00, 0x00}, false},      // an empty handshake record (TLS look-alike tunnels send them)
+		{[]byte{0x16, 3, 1, 0x40, 0x01, 1}, false},   // longer than 2^14
+		{[]byte{0x16, 3, 1, 0x40, 0x00, 1}, true},    // 2^14
 		{[]byte{0x16, 3, 1, 0x02, 0x00, 1}, true},    // ClientHello
 		{[]byte{0x16, 3, 3, 0x00, 0x5a, 2, 0}, true}, // ServerHello
 		{[]byte{0x16, 3, 3, 0x00, 0x5a, 11}, false},  // Certificate first: not a hello
