@@ -62,6 +62,7 @@ type oooSeg struct {
 
 type dirStream struct {
 	started bool
+	hinted  bool // next is the peer's acknowledgment number, and no byte was read yet
 	dead    bool
 	next    uint32
 	buf     []byte
@@ -297,9 +298,23 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 	if a.dirs == nil {
 		return // not TLS or HTTP, or a TLS session past its hellos
 	}
+	if o := &a.dirs[2-dir]; !o.started && p.TCPFlags&decode.ACK != 0 {
+		// The peer has received the other direction up to p.Ack, so that
+		// direction goes on from there: at its first byte, when this is
+		// the first payload of the session. Its segments that come out of
+		// order before that byte (a ServerHello behind the segments that
+		// follow it) are then held, not taken for its start.
+		o.started, o.hinted, o.next = true, true, p.Ack
+	}
 	d := &a.dirs[dir-1]
 	if d.dead {
 		return
+	}
+	if off := int32(p.Seq - d.next); d.hinted && len(d.ooo) == 0 && (off < 0 || off > maxOOOBytes) {
+		// Not where the acknowledgment said (a capture of both sides of a
+		// middlebox that rewrites sequence numbers, say): start at this
+		// segment, as without a hint.
+		d.started, d.hinted = false, false
 	}
 	data := p.Payload
 	if len(data) < p.PayloadLen {
@@ -312,7 +327,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 			st.gap(a, d, s, dir)
 			return
 		}
-		d.started, d.next = true, p.Seq+uint32(p.PayloadLen)
+		d.started, d.hinted, d.next = true, false, p.Seq+uint32(p.PayloadLen)
 		st.deliver(a, d, s, dir, data, p.TS)
 		if a.dirs == nil {
 			return // the hellos are in: d was given back
@@ -337,7 +352,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 			st.gap(a, d, s, dir)
 			if a.kind == kindHTTP {
 				// HTTP can start again at the next message.
-				d.dead, d.resync, d.next = false, true, p.Seq
+				d.dead, d.resync, d.hinted, d.next = false, true, false, p.Seq
 				st.deliver(a, d, s, dir, data, p.TS)
 				d.next += uint32(len(data))
 			}
@@ -359,6 +374,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 		return
 	}
 	d.next += uint32(len(data))
+	d.hinted = false
 	st.deliver(a, d, s, dir, data, p.TS)
 	// Segments that waited may now follow (unless the state was given
 	// back: a TLS session past its hellos).

@@ -2,31 +2,88 @@ package pipeline_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
+	"math/big"
 	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"tamon/daemon/internal/pipeline"
 	"tamon/daemon/internal/record"
 )
 
-// clientHello returns the first flight of a crypto/tls client for sni: one
-// handshake record holding its ClientHello.
-func clientHello(t *testing.T, sni string) []byte {
+// firstWrite keeps what was written first on a connection.
+type firstWrite struct {
+	net.Conn
+	once  sync.Once
+	first []byte
+}
+
+func (c *firstWrite) Write(b []byte) (int, error) {
+	c.once.Do(func() { c.first = append([]byte(nil), b...) })
+	return c.Conn.Write(b)
+}
+
+// hellos runs a crypto/tls handshake for sni over an in-memory connection
+// and returns each side's first flight: the client's ClientHello record,
+// and the server's records from its ServerHello on.
+func hellos(t *testing.T, sni string) (client, server []byte) {
 	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{sni},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	a, b := net.Pipe()
-	defer b.Close()
+	ca, cb := &firstWrite{Conn: a}, &firstWrite{Conn: b}
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		tls.Client(a, &tls.Config{ServerName: sni, InsecureSkipVerify: true}).Handshake()
+		defer wg.Done()
+		tls.Client(ca, &tls.Config{ServerName: sni, InsecureSkipVerify: true}).Handshake()
 		a.Close()
 	}()
-	buf := make([]byte, 16<<10)
-	n, err := b.Read(buf)
-	if err != nil || n < 6 || buf[0] != 0x16 || buf[5] != 1 {
-		t.Fatalf("no ClientHello from crypto/tls: %d bytes, %v", n, err)
+	go func() {
+		defer wg.Done()
+		cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+		tls.Server(cb, &tls.Config{Certificates: []tls.Certificate{cert}}).Handshake()
+		b.Close()
+	}()
+	wg.Wait()
+	if len(ca.first) < 6 || ca.first[5] != 1 || len(cb.first) < 6 || cb.first[5] != 2 {
+		t.Fatalf("no hellos from crypto/tls: % x... and % x...", ca.first[:min(6, len(ca.first))], cb.first[:min(6, len(cb.first))])
 	}
-	return buf[:n]
+	return ca.first, cb.first
+}
+
+// runTLS runs the engine over c and returns its TLS records and counters.
+func runTLS(t *testing.T, c *tcpConv) ([]*record.TLS, pipeline.Stats) {
+	t.Helper()
+	var got []*record.TLS
+	sink := pipeline.SinkFunc(func(rs []record.Record) error {
+		for _, r := range rs {
+			if v, ok := r.(*record.TLS); ok {
+				got = append(got, v)
+			}
+		}
+		return nil
+	})
+	e := pipeline.New(pipeline.Config{Sensor: "t", Workers: 1}, sink)
+	if err := e.Run(context.Background(), &cutSource{frames: c.frames, snap: 65535}); err != nil {
+		t.Fatal(err)
+	}
+	return got, e.Stats()
 }
 
 // A ClientHello sent in two segments gives its TLS record (SNI, JA3, JA4)
@@ -34,7 +91,7 @@ func clientHello(t *testing.T, sni string) []byte {
 // clients send the record's first byte in a segment of its own. The
 // engine's counters say so.
 func TestSplitClientHello(t *testing.T) {
-	hello := clientHello(t, "split.example")
+	hello, _ := hellos(t, "split.example")
 	for _, cut := range []int{0, 1, 2, 3, 4, 5, 6, 9, 40, len(hello) - 1} {
 		c := &tcpConv{t: t, seqC: 1000, seqS: 5000}
 		c.add(true, true, false, false, nil)
@@ -48,23 +105,10 @@ func TestSplitClientHello(t *testing.T) {
 		}
 		c.add(true, false, true, true, nil)
 		c.add(false, false, true, true, nil)
-		var got []*record.TLS
-		sink := pipeline.SinkFunc(func(rs []record.Record) error {
-			for _, r := range rs {
-				if v, ok := r.(*record.TLS); ok {
-					got = append(got, v)
-				}
-			}
-			return nil
-		})
-		e := pipeline.New(pipeline.Config{Sensor: "t", Workers: 1}, sink)
-		if err := e.Run(context.Background(), &cutSource{frames: c.frames, snap: 65535}); err != nil {
-			t.Fatal(err)
-		}
+		got, st := runTLS(t, c)
 		if len(got) != 1 || got[0].SNI != "split.example" || got[0].JA3 == "" || got[0].JA4 == "" {
 			t.Errorf("cut at %d: TLS records %+v, want one for split.example with JA3 and JA4", cut, got)
 		}
-		st := e.Stats()
 		if d := st.Dissect; d.TLSHellos != 1 || d.TLSErrors != 0 {
 			t.Errorf("cut at %d: %d hellos, %d errors counted, want 1 and 0", cut, d.TLSHellos, d.TLSErrors)
 		}
@@ -73,5 +117,56 @@ func TestSplitClientHello(t *testing.T) {
 		if !strings.Contains(sum.String(), "\ntls_hellos 1\ntls_errors 0\n") {
 			t.Errorf("cut at %d: the -r summary lacks the TLS counters:\n%s", cut, sum.String())
 		}
+	}
+}
+
+// A server flight whose first segment (the ServerHello) arrives after the
+// segment that follows it still gives the JA3S: the client's
+// acknowledgment number says where the server's bytes start. When the
+// server's bytes are in another sequence space than the acknowledgment
+// says (a capture of both sides of a middlebox that rewrites sequence
+// numbers), the first segment seen starts them, as without the hint.
+func TestServerHelloOutOfOrder(t *testing.T) {
+	ch, sh := hellos(t, "order.example")
+	for _, tt := range []struct {
+		name     string
+		swap     bool   // the second segment of the server flight first
+		shift    uint32 // server bytes in a sequence space this far from the client's ACK
+		wantJA3S bool
+	}{
+		{"in order", false, 0, true},
+		{"second segment first", true, 0, true},
+		{"other sequence space", false, 1 << 30, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &tcpConv{t: t, seqC: 1000, seqS: 5000}
+			c.add(true, true, false, false, nil)
+			c.add(false, true, true, false, nil)
+			c.add(true, false, true, false, nil)
+			c.add(true, false, true, false, ch)
+			cut := 40
+			start := c.seqS
+			c.seqS += tt.shift
+			first, second := sh[:cut], sh[cut:]
+			if tt.swap {
+				c.seqS = start + uint32(cut)
+				c.add(false, false, true, false, second)
+				c.seqS = start
+				c.add(false, false, true, false, first)
+				c.seqS = start + uint32(len(sh))
+			} else {
+				c.add(false, false, true, false, first)
+				c.add(false, false, true, false, second)
+			}
+			c.add(true, false, true, true, nil)
+			c.add(false, false, true, true, nil)
+			got, st := runTLS(t, c)
+			if len(got) != 1 || got[0].SNI != "order.example" || (got[0].JA3S != "") != tt.wantJA3S {
+				t.Fatalf("TLS records %+v, want one for order.example with a JA3S", got)
+			}
+			if d := st.Dissect; d.TLSErrors != 0 || d.StreamGaps != 0 {
+				t.Errorf("%d TLS errors, %d stream gaps counted, want none", d.TLSErrors, d.StreamGaps)
+			}
+		})
 	}
 }
