@@ -283,7 +283,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 		switch {
 		case tls.IsHelloStart(b):
 			kind = kindTLS
-		case dir == 1 && (http.IsRequestStart(b) || (isHTTPPort(s) && looksLikeMethod(b))):
+		case dir == 1 && (http.IsRequestStart(b) || http.IsRequestPrefix(b) || (isHTTPPort(s) && looksLikeMethod(b))):
 			kind = kindHTTP
 		case dir == 2 && http.IsResponseStart(b):
 			kind = kindHTTP

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"math/big"
 	"net"
 	"strings"
@@ -67,6 +68,15 @@ func hellos(t *testing.T, sni string) (client, server []byte) {
 	return ca.first, cb.first
 }
 
+// tlsDesc describes TLS records for a failure message.
+func tlsDesc(rs []*record.TLS) []string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("sni %q ja3 %q ja4 %q ja3s %q", r.SNI, r.JA3, r.JA4, r.JA3S))
+	}
+	return out
+}
+
 // runTLS runs the engine over c and returns its TLS records and counters.
 func runTLS(t *testing.T, c *tcpConv) ([]*record.TLS, pipeline.Stats) {
 	t.Helper()
@@ -107,7 +117,7 @@ func TestSplitClientHello(t *testing.T) {
 		c.add(false, false, true, true, nil)
 		got, st := runTLS(t, c)
 		if len(got) != 1 || got[0].SNI != "split.example" || got[0].JA3 == "" || got[0].JA4 == "" {
-			t.Errorf("cut at %d: TLS records %+v, want one for split.example with JA3 and JA4", cut, got)
+			t.Errorf("cut at %d: %d TLS records (%v), want one for split.example with JA3 and JA4", cut, len(got), tlsDesc(got))
 		}
 		if d := st.Dissect; d.TLSHellos != 1 || d.TLSErrors != 0 {
 			t.Errorf("cut at %d: %d hellos, %d errors counted, want 1 and 0", cut, d.TLSHellos, d.TLSErrors)
@@ -162,11 +172,56 @@ func TestServerHelloOutOfOrder(t *testing.T) {
 			c.add(false, false, true, true, nil)
 			got, st := runTLS(t, c)
 			if len(got) != 1 || got[0].SNI != "order.example" || (got[0].JA3S != "") != tt.wantJA3S {
-				t.Fatalf("TLS records %+v, want one for order.example with a JA3S", got)
+				t.Fatalf("%d TLS records (%v), want one for order.example with a JA3S", len(got), tlsDesc(got))
 			}
 			if d := st.Dissect; d.TLSErrors != 0 || d.StreamGaps != 0 {
 				t.Errorf("%d TLS errors, %d stream gaps counted, want none", d.TLSErrors, d.StreamGaps)
 			}
 		})
+	}
+}
+
+// An HTTP request whose first segment holds only the first bytes of its
+// method ("G", then "ET / HTTP/1.1...", as some clients send) gives its
+// record and is paired with its response.
+func TestSplitRequest(t *testing.T) {
+	req := []byte("GET /split HTTP/1.1\r\nHost: split.example\r\nUser-Agent: t\r\n\r\n")
+	for _, cut := range []int{0, 1, 2, 3, 4, 10} {
+		c := &tcpConv{t: t, seqC: 1000, seqS: 5000}
+		c.add(true, true, false, false, nil)
+		c.add(false, true, true, false, nil)
+		c.add(true, false, true, false, nil)
+		if cut == 0 {
+			c.add(true, false, true, false, req)
+		} else {
+			c.add(true, false, true, false, req[:cut])
+			c.add(true, false, true, false, req[cut:])
+		}
+		c.add(false, false, true, false, []byte("HTTP/1.1 204 No Content\r\n\r\n"))
+		c.add(true, false, true, true, nil)
+		c.add(false, false, true, true, nil)
+		var got []*record.HTTP
+		sink := pipeline.SinkFunc(func(rs []record.Record) error {
+			for _, r := range rs {
+				if v, ok := r.(*record.HTTP); ok {
+					got = append(got, v)
+				}
+			}
+			return nil
+		})
+		e := pipeline.New(pipeline.Config{Sensor: "t", Workers: 1}, sink)
+		if err := e.Run(context.Background(), &cutSource{frames: c.frames, snap: 65535}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Method != "GET" || got[0].URI != "/split" || got[0].Host != "split.example" || got[0].Status != 204 {
+			var desc []string
+			for _, h := range got {
+				desc = append(desc, fmt.Sprintf("%q %q %q %d", h.Method, h.URI, h.Host, h.Status))
+			}
+			t.Errorf("cut at %d: HTTP records %v, want GET /split on split.example answered 204", cut, desc)
+		}
+		if d := e.Stats().Dissect; d.HTTPReqs != 1 || d.HTTPErrors != 0 {
+			t.Errorf("cut at %d: %d requests, %d errors counted, want 1 and 0", cut, d.HTTPReqs, d.HTTPErrors)
+		}
 	}
 }

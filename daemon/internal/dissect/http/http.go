@@ -56,6 +56,7 @@ package http
 import (
 	"bytes"
 	"errors"
+	"strings"
 )
 
 // MaxHead is the largest head, in bytes, that ParseRequest and ParseResponse
@@ -481,6 +482,31 @@ func IsRequestStart(b []byte) bool {
 
 // maxKnownMethod is the length of the longest method IsRequestStart knows.
 const maxKnownMethod = len("UPDATEREDIRECTREF")
+
+// knownMethods are IsRequestStart's methods, each between spaces.
+const knownMethods = " GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH" +
+	" PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK" +
+	" SEARCH REPORT CHECKOUT CHECKIN UNCHECKOUT MERGE MKACTIVITY" +
+	" MKWORKSPACE VERSION-CONTROL BASELINE-CONTROL LABEL UPDATE" +
+	" ORDERPATCH ACL BIND UNBIND REBIND MKCALENDAR MKREDIRECTREF" +
+	" UPDATEREDIRECTREF" +
+	" M-SEARCH NOTIFY SUBSCRIBE UNSUBSCRIBE "
+
+// IsRequestPrefix reports whether b, too short to hold a method and its
+// space, is the start of a method IsRequestStart knows ("G", "POS"): some
+// clients send the first bytes of a request in a segment of their own, and
+// ParseRequest reads a request across segments.
+func IsRequestPrefix(b []byte) bool {
+	if len(b) == 0 || len(b) > maxKnownMethod {
+		return false
+	}
+	for _, c := range b {
+		if (c < 'A' || c > 'Z') && c != '-' {
+			return false
+		}
+	}
+	return strings.Contains(knownMethods, " "+string(b))
+}
 
 // IsResponseStart reports whether b starts with "HTTP/1.", a digit and a
 // space, as every status line ParseResponse accepts does.

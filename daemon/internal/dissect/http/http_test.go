@@ -388,6 +388,46 @@ func TestIsRequestStart(t *testing.T) {
 	}
 }
 
+func TestIsRequestPrefix(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"G", true},
+		{"GE", true},
+		{"GET", true},
+		{"POS", true},
+		{"M-", true},
+		{"M-SEARC", true},
+		{"UPDATEREDIRECTREF", true},
+		{"", false},
+		{"GET ", false}, // IsRequestStart's
+		{"ET", false},   // not the start of a method
+		{"X", false},
+		{"g", false},
+		{"-", false},
+		{"\x16", false},
+		{"UPDATEREDIRECTREFS", false},
+	} {
+		if got := IsRequestPrefix([]byte(tt.in)); got != tt.want {
+			t.Errorf("IsRequestPrefix(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	// knownMethods and IsRequestStart's switch name the same 40 methods.
+	methods := strings.Fields(knownMethods)
+	for _, m := range methods {
+		if !IsRequestStart([]byte(m + " /")) {
+			t.Errorf("%s is in knownMethods but not known to IsRequestStart", m)
+		}
+	}
+	if len(methods) != 40 {
+		t.Errorf("knownMethods has %d methods, IsRequestStart 40", len(methods))
+	}
+	if n := testing.AllocsPerRun(100, func() { IsRequestPrefix([]byte("MKCALEN")) }); n != 0 {
+		t.Errorf("IsRequestPrefix allocates %.0f times", n)
+	}
+}
+
 func TestIsResponseStart(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
