@@ -467,23 +467,14 @@ func IsRequestStart(b []byte) bool {
 	if sp <= 0 {
 		return false
 	}
-	switch string(b[:sp]) { // the conversion does not allocate in a switch
-	case "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH",
-		"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK",
-		"SEARCH", "REPORT", "CHECKOUT", "CHECKIN", "UNCHECKOUT", "MERGE", "MKACTIVITY",
-		"MKWORKSPACE", "VERSION-CONTROL", "BASELINE-CONTROL", "LABEL", "UPDATE",
-		"ORDERPATCH", "ACL", "BIND", "UNBIND", "REBIND", "MKCALENDAR", "MKREDIRECTREF",
-		"UPDATEREDIRECTREF",
-		"M-SEARCH", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE":
-		return true
-	}
-	return false
+	// " GET " in knownMethods (the concatenation stays on the stack).
+	return strings.Contains(knownMethods, " "+string(b[:sp+1]))
 }
 
 // maxKnownMethod is the length of the longest method IsRequestStart knows.
 const maxKnownMethod = len("UPDATEREDIRECTREF")
 
-// knownMethods are IsRequestStart's methods, each between spaces.
+// knownMethods are the methods IsRequestStart knows, each between spaces.
 const knownMethods = " GET HEAD POST PUT DELETE CONNECT OPTIONS TRACE PATCH" +
 	" PROPFIND PROPPATCH MKCOL COPY MOVE LOCK UNLOCK" +
 	" SEARCH REPORT CHECKOUT CHECKIN UNCHECKOUT MERGE MKACTIVITY" +

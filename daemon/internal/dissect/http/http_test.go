@@ -413,18 +413,24 @@ func TestIsRequestPrefix(t *testing.T) {
 			t.Errorf("IsRequestPrefix(%q) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
-	// knownMethods and IsRequestStart's switch name the same 40 methods.
+	// Every known method, and every prefix of it, is one.
 	methods := strings.Fields(knownMethods)
 	for _, m := range methods {
 		if !IsRequestStart([]byte(m + " /")) {
-			t.Errorf("%s is in knownMethods but not known to IsRequestStart", m)
+			t.Errorf("IsRequestStart(%q) = false", m+" /")
+		}
+		for i := 1; i <= len(m); i++ {
+			if !IsRequestPrefix([]byte(m[:i])) {
+				t.Errorf("IsRequestPrefix(%q) = false", m[:i])
+			}
 		}
 	}
 	if len(methods) != 40 {
-		t.Errorf("knownMethods has %d methods, IsRequestStart 40", len(methods))
+		t.Errorf("knownMethods has %d methods, want 40", len(methods))
 	}
-	if n := testing.AllocsPerRun(100, func() { IsRequestPrefix([]byte("MKCALEN")) }); n != 0 {
-		t.Errorf("IsRequestPrefix allocates %.0f times", n)
+	b := []byte("MKCALENDAR /")
+	if n := testing.AllocsPerRun(100, func() { IsRequestPrefix(b[:7]); IsRequestStart(b) }); n != 0 {
+		t.Errorf("IsRequestPrefix and IsRequestStart allocate %.0f times", n)
 	}
 }
 
