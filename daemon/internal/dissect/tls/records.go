@@ -146,10 +146,6 @@ func missing(hdrN, total, copied int) int {
 	return total - copied
 }
 
-// checkRecordHeader checks the bytes present of a record header (h may be
-// shorter than 5 bytes). beforeMsg tells whether no byte of the handshake
-// message has been seen yet: then the record may also be an alert, and a
-// wrong record means the stream is not TLS rather than broken TLS.
 // IsHelloStart reports whether b, the first payload bytes of one direction
 // of a TCP session, can start a handshake record that holds a ClientHello
 // or ServerHello: content type 22, version 3.0-3.4, a length of 1 to 2^14
@@ -169,6 +165,10 @@ func IsHelloStart(b []byte) bool {
 	return len(b) <= recordHeaderLen || b[5] == 1 || b[5] == 2
 }
 
+// checkRecordHeader checks the bytes present of a record header (h may be
+// shorter than 5 bytes). beforeMsg tells whether no byte of the handshake
+// message has been seen yet: then the record may also be an alert, and a
+// wrong record means the stream is not TLS rather than broken TLS.
 func checkRecordHeader(h []byte, beforeMsg bool) error {
 	if len(h) > 0 && h[0] != contentHandshake && (h[0] != contentAlert || !beforeMsg) {
 		if beforeMsg {
