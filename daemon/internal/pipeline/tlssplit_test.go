@@ -77,16 +77,12 @@ func tlsDesc(rs []*record.TLS) []string {
 	return out
 }
 
-// runTLS runs the engine over c and returns its TLS records and counters.
-func runTLS(t *testing.T, c *tcpConv) ([]*record.TLS, pipeline.Stats) {
+// runConv runs the engine over c and returns its records and counters.
+func runConv(t *testing.T, c *tcpConv) ([]record.Record, pipeline.Stats) {
 	t.Helper()
-	var got []*record.TLS
+	var got []record.Record
 	sink := pipeline.SinkFunc(func(rs []record.Record) error {
-		for _, r := range rs {
-			if v, ok := r.(*record.TLS); ok {
-				got = append(got, v)
-			}
-		}
+		got = append(got, rs...)
 		return nil
 	})
 	e := pipeline.New(pipeline.Config{Sensor: "t", Workers: 1}, sink)
@@ -96,6 +92,41 @@ func runTLS(t *testing.T, c *tcpConv) ([]*record.TLS, pipeline.Stats) {
 	return got, e.Stats()
 }
 
+// ofKind returns the records of type T among rs.
+func ofKind[T record.Record](rs []record.Record) []T {
+	var out []T
+	for _, r := range rs {
+		if v, ok := r.(T); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// runTLS runs the engine over c and returns its TLS records and counters.
+func runTLS(t *testing.T, c *tcpConv) ([]*record.TLS, pipeline.Stats) {
+	t.Helper()
+	recs, st := runConv(t, c)
+	return ofKind[*record.TLS](recs), st
+}
+
+// splitConv is a TCP connection: the three-way handshake, then the
+// client's first payload in two segments cut after cut bytes (in one when
+// cut is 0).
+func splitConv(t *testing.T, payload []byte, cut int) *tcpConv {
+	c := &tcpConv{t: t, seqC: 1000, seqS: 5000}
+	c.add(true, true, false, false, nil)
+	c.add(false, true, true, false, nil)
+	c.add(true, false, true, false, nil)
+	if cut == 0 {
+		c.add(true, false, true, false, payload)
+	} else {
+		c.add(true, false, true, false, payload[:cut])
+		c.add(true, false, true, false, payload[cut:])
+	}
+	return c
+}
+
 // A ClientHello sent in two segments gives its TLS record (SNI, JA3, JA4)
 // wherever the cut falls, also inside the 5-byte record header: some
 // clients send the record's first byte in a segment of its own. The
@@ -103,16 +134,7 @@ func runTLS(t *testing.T, c *tcpConv) ([]*record.TLS, pipeline.Stats) {
 func TestSplitClientHello(t *testing.T) {
 	hello, _ := hellos(t, "split.example")
 	for _, cut := range []int{0, 1, 2, 3, 4, 5, 6, 9, 40, len(hello) - 1} {
-		c := &tcpConv{t: t, seqC: 1000, seqS: 5000}
-		c.add(true, true, false, false, nil)
-		c.add(false, true, true, false, nil)
-		c.add(true, false, true, false, nil)
-		if cut == 0 {
-			c.add(true, false, true, false, hello)
-		} else {
-			c.add(true, false, true, false, hello[:cut])
-			c.add(true, false, true, false, hello[cut:])
-		}
+		c := splitConv(t, hello, cut)
 		c.add(true, false, true, true, nil)
 		c.add(false, false, true, true, nil)
 		got, st := runTLS(t, c)
@@ -187,32 +209,12 @@ func TestServerHelloOutOfOrder(t *testing.T) {
 func TestSplitRequest(t *testing.T) {
 	req := []byte("GET /split HTTP/1.1\r\nHost: split.example\r\nUser-Agent: t\r\n\r\n")
 	for _, cut := range []int{0, 1, 2, 3, 4, 10} {
-		c := &tcpConv{t: t, seqC: 1000, seqS: 5000}
-		c.add(true, true, false, false, nil)
-		c.add(false, true, true, false, nil)
-		c.add(true, false, true, false, nil)
-		if cut == 0 {
-			c.add(true, false, true, false, req)
-		} else {
-			c.add(true, false, true, false, req[:cut])
-			c.add(true, false, true, false, req[cut:])
-		}
+		c := splitConv(t, req, cut)
 		c.add(false, false, true, false, []byte("HTTP/1.1 204 No Content\r\n\r\n"))
 		c.add(true, false, true, true, nil)
 		c.add(false, false, true, true, nil)
-		var got []*record.HTTP
-		sink := pipeline.SinkFunc(func(rs []record.Record) error {
-			for _, r := range rs {
-				if v, ok := r.(*record.HTTP); ok {
-					got = append(got, v)
-				}
-			}
-			return nil
-		})
-		e := pipeline.New(pipeline.Config{Sensor: "t", Workers: 1}, sink)
-		if err := e.Run(context.Background(), &cutSource{frames: c.frames, snap: 65535}); err != nil {
-			t.Fatal(err)
-		}
+		recs, st := runConv(t, c)
+		got := ofKind[*record.HTTP](recs)
 		if len(got) != 1 || got[0].Method != "GET" || got[0].URI != "/split" || got[0].Host != "split.example" || got[0].Status != 204 {
 			var desc []string
 			for _, h := range got {
@@ -220,7 +222,7 @@ func TestSplitRequest(t *testing.T) {
 			}
 			t.Errorf("cut at %d: HTTP records %v, want GET /split on split.example answered 204", cut, desc)
 		}
-		if d := e.Stats().Dissect; d.HTTPReqs != 1 || d.HTTPErrors != 0 {
+		if d := st.Dissect; d.HTTPReqs != 1 || d.HTTPErrors != 0 {
 			t.Errorf("cut at %d: %d requests, %d errors counted, want 1 and 0", cut, d.HTTPReqs, d.HTTPErrors)
 		}
 	}
