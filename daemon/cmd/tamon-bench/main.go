@@ -206,9 +206,9 @@ func report(dir string, packets int, tamond string, runs int) error {
 		opens = append(opens, r)
 	}
 
-	fmt.Printf("Generated mix: %d packets, %d bytes, %d sessions (%d TCP, %d UDP), %d DNS queries, %d TLS ClientHellos (%d split over two segments), %d HTTP requests, %d ICMP echos, %d IPv6 packets (%.0f%%), %d VLAN-tagged (%.0f%%).\n\n",
+	fmt.Printf("Generated mix: %d packets, %d bytes, %d sessions (%d TCP, %d UDP), %d DNS queries, %d TLS ClientHellos (%d split over two segments), %d QUIC ClientHellos, %d HTTP requests, %d ICMP echos, %d IPv6 packets (%.0f%%), %d VLAN-tagged (%.0f%%).\n\n",
 		st.Packets, st.Bytes, st.Sessions, st.TCPSessions, st.UDPSessions, st.DNSQueries, st.TLSHellos, st.SplitHellos,
-		st.HTTPRequests, st.ICMPEchos, st.IPv6Packets, 100*float64(st.IPv6Packets)/float64(st.Packets),
+		st.QUICHellos, st.HTTPRequests, st.ICMPEchos, st.IPv6Packets, 100*float64(st.IPv6Packets)/float64(st.Packets),
 		st.VLANPackets, 100*float64(st.VLANPackets)/float64(st.Packets))
 	fmt.Printf("Machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s. Fastest of %d runs each.\n\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version(), runs)
 	fmt.Println("| measurement | packets/s | MB/s | allocs/packet | peak RSS | CPU s | vs bare loop |")

@@ -135,7 +135,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	p.one("tamon_dns_malformed_total", "counter", "DNS messages that did not parse.", float64(es.DNS.Malformed))
 	p.one("tamon_icmp_messages_total", "counter", "ICMP messages seen.", float64(es.ICMP.Messages))
 	d := &es.Dissect
-	p.one("tamon_dissect_tls_hellos_total", "counter", "TLS ClientHellos read (TCP and QUIC).", float64(d.TLSHellos))
+	p.one("tamon_dissect_tls_hellos_total", "counter", "TLS ClientHellos read over TCP.", float64(d.TLSHellos))
 	p.one("tamon_dissect_tls_errors_total", "counter", "TLS hellos not parsed.", float64(d.TLSErrors))
 	p.one("tamon_dissect_quic_hellos_total", "counter", "QUIC ClientHellos read.", float64(d.QUICHellos))
 	p.one("tamon_dissect_quic_errors_total", "counter", "QUIC Initials not decrypted or parsed.", float64(d.QUICErrors))

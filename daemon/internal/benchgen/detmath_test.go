@@ -33,7 +33,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"Mix(Packets 2000, Seed 1)", func(w io.Writer) (Stats, error) {
 			return Mix(w, Options{Packets: 2000, Seed: 1})
-		}, "d703bba1ed7d470ac3bb2c2ac867aa4c38562a722aa57b5d905c5b626651f666"},
+		}, "5471de16a8265678991be7164753a9d2288f7d31355f8fbe9cc0f0cc0c7389df"},
 		{"OpenSessions(100, 1)", func(w io.Writer) (Stats, error) {
 			return OpenSessions(w, 100, 1)
 		}, "79e1f2191b5b4eab43c35ff4779837954223c81328a079ea710275252faa25c1"},

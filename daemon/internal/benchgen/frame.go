@@ -105,6 +105,9 @@ func (g *gen) count(s *session, st *step, n int) {
 	if st.mark&markHTTP != 0 {
 		c.HTTPRequests++
 	}
+	if st.mark&markQUICHello != 0 {
+		c.QUICHellos++
+	}
 	if st.mark&markEcho != 0 {
 		c.ICMPEchos++
 	}

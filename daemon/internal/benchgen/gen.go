@@ -31,6 +31,7 @@ type Stats struct {
 	DNSQueries   int // DNS queries to port 53
 	TLSHellos    int // TLS ClientHellos, on any port
 	SplitHellos  int // ClientHellos sent in two TCP segments (counted at the second)
+	QUICHellos   int // QUIC Initial packets carrying a ClientHello (RFC 9001 protection)
 	HTTPRequests int // HTTP/1.1 requests
 	ICMPEchos    int // ICMP and ICMPv6 echo requests
 	IPv6Packets  int // frames carrying IPv6
@@ -72,6 +73,7 @@ const (
 	markSplit
 	markHTTP
 	markEcho
+	markQUICHello
 )
 
 // step is one packet of a session's script.

@@ -15,6 +15,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"tamon/daemon/internal/dissect/quic"
 )
 
 func writeMix(t testing.TB, o Options) ([]byte, Stats) {
@@ -517,6 +519,16 @@ func analyse(t *testing.T, recs []record) *observed {
 				if len(udp.Payload) > 5 && udp.Payload[0]&0xc0 == 0xc0 &&
 					binary.BigEndian.Uint32(udp.Payload[1:]) == 1 {
 					o.quicLong++
+					// A client's Initial (type 0) must decrypt to a
+					// ClientHello with the Initial keys of its DCID.
+					if dp == 443 && udp.Payload[0]&0x30 == 0 {
+						var a quic.Assembler
+						if hello, done, err := a.Add(udp.Payload); err != nil || !done || len(hello) < 4 || hello[0] != 1 {
+							fail(i, "QUIC Initial that does not give a ClientHello: %v", err)
+						} else {
+							o.stats.QUICHellos++
+						}
+					}
 				}
 			case sp == 123 || dp == 123:
 				o.otherUDP++
@@ -772,6 +784,7 @@ func TestMixValid(t *testing.T) {
 		{"HTTP responses / requests", ratio(o.httpResponses, st.HTTPRequests), 0.9, 1.0},
 		{"ICMP unreachable errors", float64(o.icmpUnreachable), 1, 1e9},
 		{"QUIC long headers", float64(o.quicLong), 1, 1e9},
+		{"QUIC ClientHellos", float64(st.QUICHellos), 1, 1e9},
 		{"NTP packets", float64(o.ntp), 1, 1e9},
 		{"mDNS packets", float64(o.mdns), 1, 1e9},
 		{"SSDP packets", float64(o.ssdp), 1, 1e9},

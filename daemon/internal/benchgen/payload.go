@@ -3,6 +3,8 @@ package benchgen
 import (
 	"math/rand/v2"
 	"strconv"
+
+	"tamon/daemon/internal/dissect/quic"
 )
 
 // Application payload builders. Each appends one message to b.
@@ -431,6 +433,23 @@ func appendQUICLong(b []byte, r *rand.Rand, typ byte, dcid, scid []byte, payload
 	}
 	b = appendU16(b, 0x4000|uint16(payloadLen))
 	return b
+}
+
+// appendQUICInitial appends a client's first QUIC v1 Initial packet: a
+// CRYPTO frame with a ClientHello for host (the handshake message of
+// appendClientHello, without its TLS record header), PADDING up to size
+// bytes, protected with the Initial keys of dcid (RFC 9001 5).
+func appendQUICInitial(b []byte, r *rand.Rand, dcid []byte, host string, size int) []byte {
+	hello := appendClientHello(nil, r, host)[5:]
+	payload := quic.AppendCryptoFrame(nil, 0, hello)
+	for n := size - quic.InitialOverhead(dcid, nil, nil, 1); len(payload) < n; {
+		payload = append(payload, 0)
+	}
+	s, err := quic.NewSealer(1, dcid, false)
+	if err != nil {
+		panic(err) // version 1 always has Initial keys
+	}
+	return append(b, s.SealInitial(dcid, nil, nil, 0, 1, payload)...)
 }
 
 // appendHTTPRequest appends a GET or POST request head (and POST body).

@@ -494,7 +494,12 @@ func (g *gen) scriptQUIC(s *session) {
 		be.PutUint16(s.data[len(s.data)-2:], 0x4000|uint16(size-hl))
 		udpStep(s, dir, gap, off, srcNoise, r.IntN(noiseSize-size), size-hl, 0)
 	}
-	long(0, quicInitial, dcid, nil, maxDgram, 0)
+	// The client's first Initial is a real one: a ClientHello for the
+	// host, protected with the Initial keys of dcid, padded to the size
+	// clients send. The rest of the handshake is ciphertext-like noise.
+	off := len(s.data)
+	s.data = appendQUICInitial(s.data, r, dcid, hostNames[hi], maxDgram)
+	udpStep(s, 0, 0, off, srcNone, 0, 0, markQUICHello)
 	long(1, quicInitial, scid, dcid, maxDgram-r.IntN(80), g.gapWAN(s))
 	long(1, quicHandshake, scid, dcid, 400+r.IntN(800), g.gapBurst())
 	long(0, quicHandshake, dcid, nil, 60+r.IntN(40), g.gapLAN())

@@ -110,8 +110,8 @@ type httpReqs struct {
 
 // StreamCounters count what the application-layer dissectors did.
 type StreamCounters struct {
-	TLSHellos   uint64 // ClientHellos parsed (TCP and QUIC)
-	TLSErrors   uint64 // hellos that did not parse (truncated, malformed, too large)
+	TLSHellos   uint64 // ClientHellos parsed over TCP (QUIC's: QUICHellos)
+	TLSErrors   uint64 // TCP hellos that did not parse (truncated, malformed, too large)
 	HTTPReqs    uint64
 	HTTPErrors  uint64 // malformed or oversized heads, bad bodies
 	StreamGaps  uint64 // directions given up on because bytes were missing

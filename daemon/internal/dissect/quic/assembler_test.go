@@ -107,7 +107,7 @@ func (c testConn) seal(tb testing.TB, p testPacket) []byte {
 		payload = padTo(payload, 1200-overhead)
 	}
 	s := newSealer(tb, version, unhex(tb, keyDCID), false)
-	return s.sealInitial(unhex(tb, dcid), nil, []byte(p.token), p.pn, pnLen, payload)
+	return s.SealInitial(unhex(tb, dcid), nil, []byte(p.token), p.pn, pnLen, payload)
 }
 
 // TestAssemblerSplit feeds ClientHellos split over several Initial packets

@@ -109,7 +109,7 @@ func FuzzFrames(f *testing.F) {
 	f.Add([]byte{0x03, 0x40, 0x10, 0x00, 0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00})
 	const dcid = "8394c8f03e515708"
 	type keyed struct {
-		s    *sealer
+		s    *Sealer
 		base Assembler // has taken a packet with only a PING: keys, no CRYPTO data
 	}
 	var ks []*keyed
@@ -119,7 +119,7 @@ func FuzzFrames(f *testing.F) {
 		if k.s.vi.gquic {
 			ping = []byte{7, 7, 7, 7}
 		}
-		ping = k.s.sealInitial(unhex(f, dcid), nil, nil, 0, 1, ping)
+		ping = k.s.SealInitial(unhex(f, dcid), nil, nil, 0, 1, ping)
 		if _, _, err := k.base.Add(ping); err != nil || k.base.st == nil || k.base.st.prot == nil {
 			f.Fatalf("version 0x%08x: keyed Assembler: %v", v, err)
 		}
@@ -138,7 +138,7 @@ func FuzzFrames(f *testing.F) {
 			return
 		}
 		for _, k := range ks {
-			pkt := k.s.sealInitial(unhex(t, dcid), nil, nil, 1, 1, padTo(bytes.Clone(plain), 3))
+			pkt := k.s.SealInitial(unhex(t, dcid), nil, nil, 1, 1, padTo(bytes.Clone(plain), 3))
 			a := clone(k)
 			hello, _, err := checkAdd(t, a, pkt)
 			if err != nil && !errors.Is(err, ErrFrame) {

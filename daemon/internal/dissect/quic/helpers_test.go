@@ -2,8 +2,6 @@ package quic
 
 import (
 	"bufio"
-	"crypto/aes"
-	"crypto/cipher"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -209,107 +207,18 @@ func unhex(tb testing.TB, s string) []byte {
 	return b
 }
 
-// sealer is a test-only encrypter of Initial packets (RFC 9001 5.3, 5.4),
-// written from the RFC independently of the package's decryption path; only
-// the key schedule (checked against the RFC vectors) is shared.
-type sealer struct {
-	version uint32
-	vi      versionInfo
-	aead    cipher.AEAD
-	hp      cipher.Block
-	iv      [ivLen]byte
-}
-
-func newSealer(tb testing.TB, version uint32, dcid []byte, server bool) *sealer {
+// newSealer is NewSealer for a test: it fails the test on error.
+func newSealer(tb testing.TB, version uint32, dcid []byte, server bool) *Sealer {
 	tb.Helper()
-	vi, ok := lookupVersion(version)
-	if !ok {
-		tb.Fatalf("version 0x%08x not supported", version)
-	}
-	sec, err := deriveInitial(vi, dcid, server)
+	s, err := NewSealer(version, dcid, server)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	blk, err := aes.NewCipher(sec.key[:])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	aead, err := cipher.NewGCM(blk)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	hp, err := aes.NewCipher(sec.hp[:])
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return &sealer{version: version, vi: vi, aead: aead, hp: hp, iv: sec.iv}
-}
-
-// appendVarint appends v as a QUIC varint of the smallest size, or of
-// size bytes if size is not 0.
-func appendVarint(b []byte, v uint64, size int) []byte {
-	if size == 0 {
-		switch {
-		case v < 1<<6:
-			size = 1
-		case v < 1<<14:
-			size = 2
-		case v < 1<<30:
-			size = 4
-		default:
-			size = 8
-		}
-	}
-	prefix := map[int]byte{1: 0, 2: 0x40, 4: 0x80, 8: 0xc0}[size]
-	for i := size - 1; i >= 0; i-- {
-		c := byte(v >> (8 * i))
-		if i == size-1 {
-			c = c&0x3f | prefix
-		}
-		b = append(b, c)
-	}
-	return b
-}
-
-// sealInitial builds a protected Initial packet with the given header
-// fields, packet number pn encoded on pnLen bytes, and plaintext payload
-// (frames, padded by the caller). The Length field takes 2 bytes.
-func (s *sealer) sealInitial(dcid, scid, token []byte, pn uint64, pnLen int, payload []byte) []byte {
-	first := byte(0xc0) | ((typeInitial+s.vi.typeShift)&3)<<4 | byte(pnLen-1)
-	hdr := []byte{first}
-	hdr = binary.BigEndian.AppendUint32(hdr, s.version)
-	hdr = append(hdr, byte(len(dcid)))
-	hdr = append(hdr, dcid...)
-	hdr = append(hdr, byte(len(scid)))
-	hdr = append(hdr, scid...)
-	hdr = appendVarint(hdr, uint64(len(token)), 0)
-	hdr = append(hdr, token...)
-	hdr = appendVarint(hdr, uint64(pnLen+len(payload)+tagLen), 2)
-	pnOff := len(hdr)
-	for i := pnLen - 1; i >= 0; i-- {
-		hdr = append(hdr, byte(pn>>(8*i)))
-	}
-	nonce := s.iv
-	for i := range 8 {
-		nonce[ivLen-1-i] ^= byte(pn >> (8 * i))
-	}
-	pkt := s.aead.Seal(append([]byte(nil), hdr...), nonce[:], payload, hdr)
-	var mask [16]byte
-	s.hp.Encrypt(mask[:], pkt[pnOff+4:pnOff+4+16])
-	pkt[0] ^= mask[0] & 0x0f
-	for i := range pnLen {
-		pkt[pnOff+i] ^= mask[1+i]
-	}
-	return pkt
+	return s
 }
 
 // cryptoFrameBytes encodes a CRYPTO frame.
-func cryptoFrameBytes(offset uint64, data []byte) []byte {
-	b := []byte{0x06}
-	b = appendVarint(b, offset, 0)
-	b = appendVarint(b, uint64(len(data)), 0)
-	return append(b, data...)
-}
+func cryptoFrameBytes(offset uint64, data []byte) []byte { return AppendCryptoFrame(nil, offset, data) }
 
 // padTo appends PADDING frames up to n bytes.
 func padTo(b []byte, n int) []byte {

@@ -259,7 +259,7 @@ func TestRFCClientInitial(t *testing.T) {
 			// The encrypter reproduces the RFC packet: packet number 2 on
 			// 4 bytes, CRYPTO frame padded to 1162 bytes.
 			s := newSealer(t, v.version, dcid, false)
-			sealed := s.sealInitial(dcid, nil, nil, 2, 4, padTo(bytes.Clone(crypto), 1162))
+			sealed := s.SealInitial(dcid, nil, nil, 2, 4, padTo(bytes.Clone(crypto), 1162))
 			if !bytes.Equal(sealed, pkt) {
 				t.Fatalf("test encrypter output differs from the RFC packet:\n got %x\nwant %x", sealed, pkt)
 			}
