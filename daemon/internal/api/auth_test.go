@@ -160,7 +160,7 @@ func testStatus(t *testing.T, fx *fixture) {
 	json.Unmarshal(body, &m)
 	for section, keys := range map[string][]string{
 		"capture": {"interfaces", "frames", "bytes", "kernel_drops", "queue_drops", "decode_errors", "offload"},
-		"engine":  {"sessions_open", "sessions_ended", "sessions_evicted", "records"},
+		"engine":  {"sessions_open", "sessions_ended", "sessions_evicted", "records", "dissect"},
 		"store":   {"driver", "connected", "queue", "spool_bytes", "dropped", "last_error"},
 		"config":  {"tcp_timeout", "udp_timeout", "app_timeout", "reloads"},
 		"rates":   {"up_bps", "down_bps"},
@@ -170,6 +170,10 @@ func testStatus(t *testing.T, fx *fixture) {
 				t.Errorf("status.%s has no %s: %s", section, k, body)
 			}
 		}
+	}
+	// The corpus capture's TLS hellos, as the engine counted them.
+	if d := st.Engine.Dissect; d.TLSHellos != fx.dissect.TLSHellos || d.TLSHellos == 0 || d.HTTPRequests != fx.dissect.HTTPReqs {
+		t.Errorf("status.engine.dissect %+v, engine %+v", d, fx.dissect)
 	}
 	var up, down int64
 	for _, r := range fx.inv.Rates() {

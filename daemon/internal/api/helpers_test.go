@@ -115,8 +115,9 @@ func (c *collector) all() []record.Record {
 }
 
 // runCapture runs the engine over a corpus capture into sinks (through the
-// app labeler), with inv as its device inventory (may be nil).
-func runCapture(t testing.TB, name string, inv *devices.Inventory, sinks ...pipeline.Sink) {
+// app labeler), with inv as its device inventory (may be nil), and returns
+// the engine's counters.
+func runCapture(t testing.TB, name string, inv *devices.Inventory, sinks ...pipeline.Sink) pipeline.Stats {
 	t.Helper()
 	src, err := capture.OpenFile(filepath.Join(corpus.Dir(t), "pcaps", name))
 	if err != nil {
@@ -131,6 +132,7 @@ func runCapture(t testing.TB, name string, inv *devices.Inventory, sinks ...pipe
 	if err := l.flush(); err != nil {
 		t.Fatal(err)
 	}
+	return e.Stats()
 }
 
 // The MariaDB the tests use; .ci/ensure-mariadb.sh starts one and creates
@@ -296,6 +298,7 @@ type fixture struct {
 	logs    *syncBuffer
 	reloads int
 	mu      sync.Mutex
+	dissect pipeline.StreamCounters // the engine's, served by /status
 }
 
 // newFixture loads the main capture through the engine into a store of
@@ -317,7 +320,8 @@ func newFixture(t testing.TB, b backend) *fixture {
 	fx := &fixture{name: b.name, st: st, logs: &syncBuffer{}}
 	fx.inv = devices.New(devices.Config{Sensor: "corpus", Location: time.UTC})
 	col := &collector{}
-	runCapture(t, mainCapture, fx.inv, st, col)
+	es := runCapture(t, mainCapture, fx.inv, st, col)
+	fx.dissect = es.Dissect
 	if err := st.Flush(ctx); err != nil {
 		t.Fatalf("flush store: %v", err)
 	}
@@ -327,7 +331,7 @@ func newFixture(t testing.TB, b backend) *fixture {
 	}
 	fx.now += 3600_000
 	fx.srv = New(Options{
-		Store: st, Devices: fx.inv, Version: "test",
+		Store: st, Devices: fx.inv, Version: "test", Engine: &fakeEngine{stats: es},
 		Config: func() ConfigInfo {
 			c := config.Default()
 			c.Sensor = "corpus"

@@ -60,6 +60,7 @@ return view.extend({
 		const refreshStatus = () => api.get('status').then((st) => {
 			msg.replaceChildren();
 			const cap = st.capture || {}, eng = st.engine || {}, store = st.store || {}, rates = st.rates || {};
+			const dis = eng.dissect || {};
 			const decodeErrors = Object.keys(cap.decode_errors || {}).reduce((n, k) => n + (cap.decode_errors[k] || 0), 0);
 			health.replaceChildren(
 				card(_('Capture'), 'tamon-card-capture', kv([
@@ -73,6 +74,8 @@ return view.extend({
 					[_('Open sessions'), String(eng.sessions_open || 0)],
 					[_('Ended sessions'), String(eng.sessions_ended || 0)],
 					[_('Records'), String(eng.records || 0)],
+					[_('TLS and QUIC hellos read'), String((dis.tls_hellos || 0) + (dis.quic_hellos || 0))],
+					[_('Not dissected for lack of room'), String((dis.skipped_sessions || 0) + (dis.skipped_buffers || 0) + (dis.http_pipeline_overflow || 0))],
 					[_('Running for'), api.duration((st.uptime_s || 0) * 1000)]
 				])),
 				card(_('Storage'), 'tamon-card-store', kv([
