@@ -58,16 +58,16 @@ type statusEngine struct {
 // statusDissect is what the TLS, QUIC and HTTP dissectors read, failed to
 // read, and left unread for lack of room (the -r summary's counters).
 type statusDissect struct {
-	TLSHellos       uint64 `json:"tls_hellos"`
-	TLSErrors       uint64 `json:"tls_errors"`
-	QUICHellos      uint64 `json:"quic_hellos"`
-	QUICErrors      uint64 `json:"quic_errors"`
-	HTTPRequests    uint64 `json:"http_requests"`
-	HTTPErrors      uint64 `json:"http_errors"`
-	StreamGaps      uint64 `json:"stream_gaps"`
-	SkippedSessions uint64 `json:"skipped_sessions"`
-	SkippedBuffers  uint64 `json:"skipped_buffers"`
-	PipelineOverrun uint64 `json:"http_pipeline_overflow"`
+	TLSHellos            uint64 `json:"tls_hellos"`
+	TLSErrors            uint64 `json:"tls_errors"`
+	QUICHellos           uint64 `json:"quic_hellos"`
+	QUICErrors           uint64 `json:"quic_errors"`
+	HTTPRequests         uint64 `json:"http_requests"`
+	HTTPErrors           uint64 `json:"http_errors"`
+	StreamGaps           uint64 `json:"stream_gaps"`
+	SkippedSessions      uint64 `json:"skipped_sessions"`
+	SkippedBuffers       uint64 `json:"skipped_buffers"`
+	HTTPPipelineOverflow uint64 `json:"http_pipeline_overflow"`
 }
 
 type statusStore struct {
@@ -134,7 +134,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	a.Engine = statusEngine{SessionsOpen: es.Flow.Open, SessionsEnded: es.Flow.Ended, SessionsEvicted: es.Flow.Evicted, Records: es.Records,
 		Dissect: statusDissect{TLSHellos: d.TLSHellos, TLSErrors: d.TLSErrors, QUICHellos: d.QUICHellos, QUICErrors: d.QUICErrors,
 			HTTPRequests: d.HTTPReqs, HTTPErrors: d.HTTPErrors, StreamGaps: d.StreamGaps, SkippedSessions: d.Untracked,
-			SkippedBuffers: d.BufferFull, PipelineOverrun: d.TooManyReqs}}
+			SkippedBuffers: d.BufferFull, HTTPPipelineOverflow: d.TooManyReqs}}
 	if s.opts.Store != nil {
 		st := s.opts.Store.Stats()
 		a.Store = statusStore{Driver: st.Driver, Connected: st.Connected, Queue: st.Queue, SpoolBytes: st.SpoolBytes,
