@@ -1,8 +1,6 @@
 package quic
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"encoding/binary"
 	"fmt"
 )
@@ -11,13 +9,12 @@ import (
 // what an Assembler undoes. tamond does not use it; the benchmark generator
 // builds real Initial packets with it, and the tests check the decryption
 // against it. It follows the RFC independently of the decryption path;
-// only the key schedule (checked against the RFC's vectors) is shared.
+// only the key schedule (checked against the RFC's vectors) and the
+// ciphers' setup are shared.
 type Sealer struct {
 	version uint32
 	vi      versionInfo
-	aead    cipher.AEAD
-	hp      cipher.Block
-	iv      [ivLen]byte
+	p       *protection
 }
 
 // NewSealer returns a Sealer for the Initial packets of version on a
@@ -32,19 +29,11 @@ func NewSealer(version uint32, dcid []byte, server bool) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	blk, err := aes.NewCipher(sec.key[:])
+	p, err := newProtection(&sec)
 	if err != nil {
-		return nil, fmt.Errorf("quic: seal Initial packets: %w", err)
+		return nil, err
 	}
-	aead, err := cipher.NewGCM(blk)
-	if err != nil {
-		return nil, fmt.Errorf("quic: seal Initial packets: %w", err)
-	}
-	hp, err := aes.NewCipher(sec.hp[:])
-	if err != nil {
-		return nil, fmt.Errorf("quic: seal Initial packets: %w", err)
-	}
-	return &Sealer{version: version, vi: vi, aead: aead, hp: hp, iv: sec.iv}, nil
+	return &Sealer{version: version, vi: vi, p: p}, nil
 }
 
 // InitialOverhead is what SealInitial adds to a payload of frames: the
@@ -73,13 +62,13 @@ func (s *Sealer) SealInitial(dcid, scid, token []byte, pn uint64, pnLen int, pay
 	for i := pnLen - 1; i >= 0; i-- {
 		hdr = append(hdr, byte(pn>>(8*i)))
 	}
-	nonce := s.iv
+	nonce := s.p.iv
 	for i := range 8 {
 		nonce[ivLen-1-i] ^= byte(pn >> (8 * i))
 	}
-	pkt := s.aead.Seal(append([]byte(nil), hdr...), nonce[:], payload, hdr)
+	pkt := s.p.aead.Seal(append([]byte(nil), hdr...), nonce[:], payload, hdr)
 	var mask [16]byte
-	s.hp.Encrypt(mask[:], pkt[pnOff+4:pnOff+4+16])
+	s.p.hp.Encrypt(mask[:], pkt[pnOff+4:pnOff+4+16])
 	pkt[0] ^= mask[0] & 0x0f
 	for i := range pnLen {
 		pkt[pnOff+i] ^= mask[1+i]
