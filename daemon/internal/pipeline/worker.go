@@ -33,7 +33,7 @@ type worker struct {
 	out     *[]envelope
 	macs    [1 << macCacheBits]macText // see mac
 	ips     [1 << ipCacheBits]ipText   // see ip
-	ipBuf   []byte
+	textBuf []byte
 	scratch []byte
 	tl      []record.Step
 
@@ -366,15 +366,21 @@ func (w *worker) ip(a [16]byte, family uint8) string {
 		return c.text
 	}
 	w.scratch = addrOf(a, family).AppendTo(w.scratch[:0])
-	// The cached texts live in small blocks of their own, not in the
-	// record arena: a cached text keeps at most its kilobyte alive.
-	if cap(w.ipBuf)-len(w.ipBuf) < len(w.scratch) {
-		w.ipBuf = make([]byte, 0, ipBufBytes)
-	}
-	start := len(w.ipBuf)
-	w.ipBuf = append(w.ipBuf, w.scratch...)
-	c.a, c.family, c.text = a, family, unsafe.String(&w.ipBuf[start], len(w.scratch))
+	c.a, c.family, c.text = a, family, w.cacheText(w.scratch)
 	return c.text
+}
+
+// cacheText copies b into the blocks of the text caches (ip, mac) and
+// returns it as a string. The cached texts live in small blocks of their
+// own, not in the record arena: a cached text keeps at most its kilobyte
+// alive.
+func (w *worker) cacheText(b []byte) string {
+	if cap(w.textBuf)-len(w.textBuf) < len(b) {
+		w.textBuf = make([]byte, 0, textBlockBytes)
+	}
+	start := len(w.textBuf)
+	w.textBuf = append(w.textBuf, b...)
+	return unsafe.String(&w.textBuf[start], len(b))
 }
 
 // ipText is one entry of the worker's address text cache.
@@ -385,8 +391,8 @@ type ipText struct {
 }
 
 const (
-	ipCacheBits = 8
-	ipBufBytes  = 1 << 10
+	ipCacheBits    = 8
+	textBlockBytes = 1 << 10
 )
 
 // mac returns the lower-case colon-separated text of m; "" for the zero
@@ -403,12 +409,7 @@ func (w *worker) mac(m [6]byte) string {
 		return c.text
 	}
 	b := macChars(m)
-	if cap(w.ipBuf)-len(w.ipBuf) < len(b) {
-		w.ipBuf = make([]byte, 0, ipBufBytes)
-	}
-	start := len(w.ipBuf)
-	w.ipBuf = append(w.ipBuf, b[:]...)
-	c.m, c.text = m, unsafe.String(&w.ipBuf[start], len(b))
+	c.m, c.text = m, w.cacheText(b[:])
 	return c.text
 }
 
