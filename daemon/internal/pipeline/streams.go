@@ -285,7 +285,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 			kind = kindTLS
 		case dir == 1 && (http.IsRequestStart(b) || http.IsRequestPrefix(b) || (isHTTPPort(s) && looksLikeMethod(b))):
 			kind = kindHTTP
-		case dir == 2 && http.IsResponseStart(b):
+		case dir == 2 && (http.IsResponseStart(b) || http.IsResponsePrefix(b)):
 			kind = kindHTTP
 		}
 		if kind == kindNone {

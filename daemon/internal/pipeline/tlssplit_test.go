@@ -227,3 +227,33 @@ func TestSplitRequest(t *testing.T) {
 		}
 	}
 }
+
+// An HTTP response sent in two segments, on a connection whose capture
+// starts at that response (the request went by before), gives its record
+// wherever the cut falls, also inside "HTTP/1.1 ".
+func TestSplitResponse(t *testing.T) {
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 0\r\n\r\n")
+	for _, cut := range []int{0, 1, 4, 5, 7, 8, 9, 20} {
+		c := &tcpConv{t: t, seqC: 1000, seqS: 5000}
+		if cut == 0 {
+			c.add(false, false, true, false, resp)
+		} else {
+			c.add(false, false, true, false, resp[:cut])
+			c.add(false, false, true, false, resp[cut:])
+		}
+		c.add(true, false, true, true, nil)
+		c.add(false, false, true, true, nil)
+		recs, st := runConv(t, c)
+		got := ofKind[*record.HTTP](recs)
+		if len(got) != 1 || got[0].Status != 200 || got[0].ContentType != "text/html" {
+			var desc []string
+			for _, h := range got {
+				desc = append(desc, fmt.Sprintf("%d %q", h.Status, h.ContentType))
+			}
+			t.Errorf("cut at %d: HTTP records %v, want one of status 200, text/html", cut, desc)
+		}
+		if d := st.Dissect; d.HTTPErrors != 0 {
+			t.Errorf("cut at %d: %d HTTP errors counted, want 0", cut, d.HTTPErrors)
+		}
+	}
+}

@@ -505,6 +505,27 @@ func IsResponseStart(b []byte) bool {
 	return len(b) >= 9 && string(b[:7]) == "HTTP/1." && isDigit(b[7]) && b[8] == ' '
 }
 
+// IsResponsePrefix reports whether b, too short for IsResponseStart, is the
+// start of a status line it would accept ("HTTP/1", "HTTP/1.1"): a server
+// may send the first bytes of a response in a segment of their own, and
+// ParseResponse reads a response across segments.
+func IsResponsePrefix(b []byte) bool {
+	const pattern = "HTTP/1.0 " // 0: any digit
+	if len(b) == 0 || len(b) >= len(pattern) {
+		return false
+	}
+	for i, c := range b {
+		if i == 7 {
+			if !isDigit(c) {
+				return false
+			}
+		} else if c != pattern[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // Unfold returns v with each obs-fold (a line end and the spaces and tabs
 // around it) replaced by one space. When v holds no line end it returns v
 // itself; otherwise it appends the unfolded text to dst and returns the

@@ -434,6 +434,47 @@ func TestIsRequestPrefix(t *testing.T) {
 	}
 }
 
+func TestIsResponsePrefix(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"H", true},
+		{"HTTP", true},
+		{"HTTP/1", true},
+		{"HTTP/1.", true},
+		{"HTTP/1.1", true},
+		{"HTTP/1.0", true},
+		{"", false},
+		{"HTTP/1.1 ", false}, // IsResponseStart's
+		{"HTTP/1.1 200", false},
+		{"TTP", false},
+		{"h", false},
+		{"HTTP/2", false},
+		{"HTTP/1.x", false},
+		{"HTTP/1-", false},
+		{"\x16", false},
+	} {
+		if got := IsResponsePrefix([]byte(tt.in)); got != tt.want {
+			t.Errorf("IsResponsePrefix(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+	// Every prefix of a status line IsResponseStart accepts is one.
+	line := "HTTP/1.1 200 OK\r\n"
+	if !IsResponseStart([]byte(line)) {
+		t.Fatalf("IsResponseStart(%q) = false", line)
+	}
+	for i := 1; i < len("HTTP/1.1 "); i++ {
+		if !IsResponsePrefix([]byte(line[:i])) {
+			t.Errorf("IsResponsePrefix(%q) = false", line[:i])
+		}
+	}
+	b := []byte(line)
+	if n := testing.AllocsPerRun(100, func() { IsResponsePrefix(b[:6]) }); n != 0 {
+		t.Errorf("IsResponsePrefix allocates %.0f times", n)
+	}
+}
+
 func TestIsResponseStart(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
