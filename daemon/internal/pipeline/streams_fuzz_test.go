@@ -99,6 +99,8 @@ func FuzzStreams(f *testing.F) {
 		segment(false, psh|ack, 0, 0, []byte("G")), segment(false, psh|ack, 0, 0, []byte("ET / HTTP/1.1\r\nHost: a\r\n\r\n"))...))
 	f.Add(uint16(100), append(
 		segment(false, psh|ack, 0, 100, []byte("GET / HTTP/1.1\r\n\r\n")), segment(true, fin|ack, -30000, 0, []byte("HTTP/1.1 200 OK\r\n"))...))
+	f.Add(uint16(65535), append(
+		segment(true, psh|ack, 0, 0, []byte("HTTP/1")), segment(true, psh|ack, 0, 0, []byte(".1 200 OK\r\n\r\n"))...))
 	f.Fuzz(func(t *testing.T, snap uint16, script []byte) {
 		frames := streamScript(script)
 		sessions, tlsRecs := 0, 0
