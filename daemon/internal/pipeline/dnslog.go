@@ -94,10 +94,10 @@ func (t *dnsTracker) packet(p *decode.Packet, s *flow.Session, dir uint8) {
 	d := int32(p.Seq - st.next)
 	switch {
 	case d < 0:
-		if int(-d) >= len(data) {
+		if behind(d) >= int64(len(data)) {
 			return // a retransmission of bytes already taken
 		}
-		data = data[-d:]
+		data = data[behind(d):]
 	case d > 0 || data == nil:
 		if len(st.buf) > 0 {
 			t.C.TCPGaps++

@@ -71,6 +71,7 @@ type dirStream struct {
 	body    http.Body
 	inBody  bool
 	resync  bool // bytes were lost: wait for a segment that starts a message
+	heads   bool // HTTP: a message head was seen in this direction
 }
 
 type appState struct {
@@ -104,7 +105,8 @@ type appState struct {
 // oldest first.
 type httpReqs struct {
 	reqs      [maxPipeline]*record.HTTP
-	reqMethod [maxPipeline]uint8 // methodHead, methodConnect or methodOther: how its response is framed
+	reqMethod [maxPipeline]uint8  // methodHead, methodConnect or methodOther: how its response is framed
+	reqEnd    [maxPipeline]uint32 // client sequence number after the segment that ended its head
 	nreq      int
 }
 
@@ -147,6 +149,8 @@ type streams struct {
 	lenient    []byte
 	lenientURI *[]byte
 	respTS     int64
+	ack        uint32 // acknowledgment number of the TCP segment being handled
+	clientNext uint32 // the client direction's next sequence number, while its bytes are handled
 	C          StreamCounters
 }
 
@@ -273,6 +277,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 	if len(p.Payload) == 0 {
 		return
 	}
+	st.ack = p.Ack
 	a := st.state(s)
 	if a == nil {
 		if s.Ext != 0 || s.PktsUp+s.PktsDown > 64 {
@@ -343,18 +348,17 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 	off := int32(p.Seq - d.next)
 	switch {
 	case off < 0: // retransmission, perhaps with new bytes at its end
-		if int(-off) >= len(data) {
+		if behind(off) >= int64(len(data)) {
 			return
 		}
-		data = data[-off:]
+		data = data[behind(off):]
 	case off > 0: // a gap: hold the segment until the gap is filled
 		if len(d.ooo) >= maxOOOSegs || d.oooN+len(data) > maxOOOBytes || off > maxOOOBytes {
 			st.gap(a, d, s, dir)
 			if a.kind == kindHTTP {
 				// HTTP can start again at the next message.
-				d.dead, d.resync, d.hinted, d.next = false, true, false, p.Seq
+				d.dead, d.resync, d.hinted, d.next = false, true, false, p.Seq+uint32(len(data))
 				st.deliver(a, d, s, dir, data, p.TS)
-				d.next += uint32(len(data))
 			}
 			return
 		}
@@ -388,8 +392,8 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 			}
 			d.ooo = append(d.ooo[:i], d.ooo[i+1:]...)
 			d.oooN -= len(o.data)
-			if int(-off) < len(o.data) {
-				rest := o.data[-off:]
+			if behind(off) < int64(len(o.data)) {
+				rest := o.data[behind(off):]
 				d.next += uint32(len(rest))
 				st.deliver(a, d, s, dir, rest, p.TS)
 			}
@@ -399,6 +403,13 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 		}
 	}
 }
+
+// behind returns how many bytes before the next expected one a segment
+// starts, given off = int32(seq - next) < 0. It is an int64 because -off
+// overflows an int32, and a 32-bit int, for a segment half the sequence
+// space away (off = math.MinInt32): such a segment must be taken for old
+// bytes, not sliced at a negative offset.
+func behind(off int32) int64 { return -int64(off) }
 
 // skipCut passes n bytes that the snap length cut from an HTTP segment
 // over the body framing, when the body surely holds them all, and reports
@@ -563,6 +574,7 @@ func (st *streams) deliver(a *appState, d *dirStream, s *flow.Session, dir uint8
 	case kindTLS:
 		st.tlsData(a, d, s, dir, data, ts)
 	case kindHTTP:
+		st.clientNext = a.dirs[0].next
 		st.httpData(a, d, s, dir, data, ts)
 	}
 }
@@ -699,6 +711,11 @@ func (st *streams) httpData(a *appState, d *dirStream, s *flow.Session, dir uint
 		d.resync, d.inBody = false, false
 		d.buf = d.buf[:0]
 	}
+	if dir == 2 && !d.heads && !d.inBody && len(d.buf) == 0 && len(data) > 0 &&
+		!http.IsResponseStart(data) && !http.IsResponsePrefix(data) {
+		st.midResponse(a, d, s)
+		return
+	}
 	for len(data) > 0 && !d.dead {
 		if d.inBody {
 			n, done, err := d.body.Skip(data)
@@ -743,6 +760,7 @@ func (st *streams) httpData(a *appState, d *dirStream, s *flow.Session, dir uint
 			d.dead, d.resync = false, true // try again at the next message
 			return
 		}
+		d.heads = true
 		if dir == 1 {
 			st.request(a, d, s, ts)
 		} else {
@@ -782,6 +800,7 @@ func (st *streams) request(a *appState, d *dirStream, s *flow.Session, ts int64)
 		st.popRequest(a, s)
 	}
 	a.reqs[a.nreq] = r
+	a.reqEnd[a.nreq] = st.clientNext
 	a.reqMethod[a.nreq] = methodOther
 	switch string(q.Method) {
 	case "HEAD":
@@ -821,11 +840,27 @@ func (st *streams) response(a *appState, d *dirStream, s *flow.Session) {
 	st.popRequest(a, s)
 }
 
+// midResponse handles the first bytes of a server's direction when they do
+// not start a response: the capture joined the connection in the middle of
+// one. When the server had received the oldest waiting request by then
+// (its acknowledgment covers the request), these bytes are most likely of
+// its response, whose head went by unseen: the request is written without
+// one, so that the next response head is paired with the next request and
+// not with it. Either way the direction waits for a message start, and no
+// error is counted: nothing was malformed.
+func (st *streams) midResponse(a *appState, d *dirStream, s *flow.Session) {
+	if a.nreq > 0 && int32(st.ack-a.reqEnd[0]) >= 0 {
+		st.popRequest(a, s)
+	}
+	d.heads, d.resync = true, true
+}
+
 // popRequest writes the oldest waiting request.
 func (st *streams) popRequest(a *appState, s *flow.Session) {
 	r := a.reqs[0]
 	copy(a.reqs[:], a.reqs[1:a.nreq])
 	copy(a.reqMethod[:], a.reqMethod[1:a.nreq])
+	copy(a.reqEnd[:], a.reqEnd[1:a.nreq])
 	a.nreq--
 	a.reqs[a.nreq] = nil
 	st.w.emit(r, s.Start, uint64(keyHash(&s.Key)))

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -254,6 +255,60 @@ func TestSplitResponse(t *testing.T) {
 		}
 		if d := st.Dissect; d.HTTPErrors != 0 {
 			t.Errorf("cut at %d: %d HTTP errors counted, want 0", cut, d.HTTPErrors)
+		}
+	}
+}
+
+// A capture that joins a connection in the middle of a response: the
+// request it answers is written without a response when the server had
+// received it (its acknowledgment says so), and the next response goes with
+// the next request; bytes of a response to a request before the capture
+// leave the request seen waiting for its own. Neither counts as an error.
+func TestMidResponse(t *testing.T) {
+	body := []byte("the middle of an image, whose head went by before the capture started")
+	ok := []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+	get := func(uri string) []byte { return []byte("GET " + uri + " HTTP/1.1\r\nHost: mid.example\r\n\r\n") }
+	tests := []struct {
+		name string
+		conv func(c *tcpConv)
+		want []string // URI and status of each HTTP record, in order
+	}{
+		{"its response's head unseen", func(c *tcpConv) {
+			c.add(true, false, true, false, get("/1"))
+			c.add(false, false, true, false, body)
+			c.add(true, false, true, false, get("/2"))
+			c.add(false, false, true, false, ok)
+		}, []string{"/1 0", "/2 200"}},
+		{"a response to a request before the capture", func(c *tcpConv) {
+			c.add(true, false, true, false, get("/1"))
+			seqC := c.seqC
+			c.seqC = 1000 // the server acknowledges up to before /1
+			c.add(false, false, true, false, body)
+			c.seqC = seqC
+			c.add(false, false, true, false, ok)
+		}, []string{"/1 200"}},
+		{"its head seen", func(c *tcpConv) {
+			c.add(true, false, true, false, get("/1"))
+			c.add(false, false, true, false, ok)
+			c.add(true, false, true, false, get("/2"))
+			c.add(false, false, true, false, ok)
+		}, []string{"/1 200", "/2 200"}},
+	}
+	for _, tt := range tests {
+		c := &tcpConv{t: t, seqC: 1000, seqS: 5000}
+		tt.conv(c)
+		c.add(true, false, true, true, nil)
+		c.add(false, false, true, true, nil)
+		recs, st := runConv(t, c)
+		var got []string
+		for _, h := range ofKind[*record.HTTP](recs) {
+			got = append(got, fmt.Sprintf("%s %d", h.URI, h.Status))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s: HTTP records %q, want %q", tt.name, got, tt.want)
+		}
+		if d := st.Dissect; d.HTTPErrors != 0 {
+			t.Errorf("%s: %d HTTP errors counted, want 0", tt.name, d.HTTPErrors)
 		}
 	}
 }
