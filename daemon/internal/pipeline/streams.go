@@ -150,6 +150,7 @@ type streams struct {
 	lenientURI *[]byte
 	respTS     int64
 	ack        uint32 // acknowledgment number of the TCP segment being handled
+	acked      bool   // that segment has the ACK flag: ack is one
 	clientNext uint32 // the client direction's next sequence number, while its bytes are handled
 	C          StreamCounters
 }
@@ -277,7 +278,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 	if len(p.Payload) == 0 {
 		return
 	}
-	st.ack = p.Ack
+	st.ack, st.acked = p.Ack, p.TCPFlags&decode.ACK != 0
 	a := st.state(s)
 	if a == nil {
 		if s.Ext != 0 || s.PktsUp+s.PktsDown > 64 {
@@ -849,7 +850,7 @@ func (st *streams) response(a *appState, d *dirStream, s *flow.Session) {
 // not with it. Either way the direction waits for a message start, and no
 // error is counted: nothing was malformed.
 func (st *streams) midResponse(a *appState, d *dirStream, s *flow.Session) {
-	if a.nreq > 0 && int32(st.ack-a.reqEnd[0]) >= 0 {
+	if a.nreq > 0 && st.acked && int32(st.ack-a.reqEnd[0]) >= 0 {
 		st.popRequest(a, s)
 	}
 	d.heads, d.resync = true, true

@@ -263,7 +263,8 @@ func TestSplitResponse(t *testing.T) {
 // request it answers is written without a response when the server had
 // received it (its acknowledgment says so), and the next response goes with
 // the next request; bytes of a response to a request before the capture
-// leave the request seen waiting for its own. Neither counts as an error.
+// leave the request seen waiting for its own, as do bytes without an
+// acknowledgment. None of it counts as an error.
 func TestMidResponse(t *testing.T) {
 	body := []byte("the middle of an image, whose head went by before the capture started")
 	ok := []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
@@ -285,6 +286,11 @@ func TestMidResponse(t *testing.T) {
 			c.seqC = 1000 // the server acknowledges up to before /1
 			c.add(false, false, true, false, body)
 			c.seqC = seqC
+			c.add(false, false, true, false, ok)
+		}, []string{"/1 200"}},
+		{"no acknowledgment to go by", func(c *tcpConv) {
+			c.add(true, false, true, false, get("/1"))
+			c.add(false, false, false, false, body)
 			c.add(false, false, true, false, ok)
 		}, []string{"/1 200"}},
 		{"its head seen", func(c *tcpConv) {

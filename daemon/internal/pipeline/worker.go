@@ -20,10 +20,10 @@ import (
 // of it is touched only by the worker's goroutine; counters are published
 // with atomics after each batch.
 type worker struct {
-	touched byte // sum of touch's loads, kept so that they are not optimised away
 	id      int
 	cfg     *Config
 	dec     *decode.Decoder
+	touched byte // sum of touch's loads, kept so that they are not optimised away
 	pkt     decode.Packet
 	inner   decode.Packet // a tunnelled packet inside pkt (Teredo)
 	table   *flow.Table
