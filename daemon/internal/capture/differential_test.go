@@ -275,7 +275,7 @@ func (g *gen) pcapng() []byte {
 			case 1:
 				ts = uint64(1_700_000_000+g.rng.IntN(1000))*1_000_000 + uint64(g.rng.IntN(1_000_000))
 			default:
-				ts = uint64(g.rng.IntN(1 << 40))
+				ts = g.rng.Uint64N(1 << 40)
 			}
 			data := g.bytes(caplen)
 			switch r := g.rng.IntN(20); {

@@ -14,7 +14,7 @@ func TestPacketError(t *testing.T) {
 		want error
 	}{
 		{perr(ErrShort, "empty UDP payload"), fmt.Errorf("%w: empty UDP payload", ErrShort)},
-		{perr(ErrVersion, "version 0x%08x", 0xff00001d), fmt.Errorf("%w: version 0x%08x", ErrVersion, 0xff00001d)},
+		{perr(ErrVersion, "version 0x%08x", 0xff00001d), fmt.Errorf("%w: version 0x%08x", ErrVersion, uint64(0xff00001d))},
 		{perr(ErrDecrypt, "packet number %d, %d bytes", 7, 1200), fmt.Errorf("%w: packet number %d, %d bytes", ErrDecrypt, 7, 1200)},
 		{perr(ErrNotQUIC, "first byte 0x%02x is not a long header", 0x4a), fmt.Errorf("%w: first byte 0x%02x is not a long header", ErrNotQUIC, 0x4a)},
 	} {
