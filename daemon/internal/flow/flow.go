@@ -334,6 +334,10 @@ func MakeKey(p *decode.Packet) (Key, bool) {
 	return k, false
 }
 
+// FirstByte returns the sequence number of the client's first payload
+// byte, and whether it is known: the session began with the client's SYN.
+func (s *Session) FirstByte() (uint32, bool) { return s.isn + 1, s.state&flagSynSeen != 0 }
+
 func (t *Table) lookup(k *Key, h uint32) (uint32, uint32) {
 	for j := h & t.mask; ; j = (j + 1) & t.mask {
 		v := t.index[j]

@@ -45,6 +45,10 @@ const (
 	kindHTTP
 	kindQUIC
 	kindNone
+	// kindPending: the client's first payload came after a hole at the
+	// start of its stream (its first segment is late); the held bytes are
+	// read, and the kind decided, when the stream's first bytes come.
+	kindPending
 )
 
 // host ranks: the best-known name of a session.
@@ -189,7 +193,7 @@ func (st *streams) alloc(s *flow.Session, kind uint8) *appState {
 	if kind == kindHTTP {
 		a.httpReqs = st.getReqs()
 	}
-	if kind == kindHTTP || kind == kindTLS {
+	if kind == kindHTTP || kind == kindTLS || kind == kindPending {
 		if n := len(st.dirPool); n > 0 {
 			a.dirs = st.dirPool[n-1]
 			st.dirPool = st.dirPool[:n-1]
@@ -294,11 +298,21 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 		case dir == 2 && (http.IsResponseStart(b) || http.IsResponsePrefix(b)):
 			kind = kindHTTP
 		}
+		// The client's first payload, after its SYN, but not at the first
+		// byte of its stream: the segment before it is late. (By its third
+		// packet, SYN and ACK first, no payload of the client was seen.)
+		first, synSeen := s.FirstByte()
+		if off := int32(p.Seq - first); kind == kindNone && dir == 1 && synSeen && s.PktsUp <= 3 && off > 0 && off <= maxOOOBytes {
+			kind = kindPending
+		}
 		if kind == kindNone {
 			return
 		}
 		if a = st.alloc(s, kind); a == nil {
 			return
+		}
+		if kind == kindPending {
+			a.dirs[0].started, a.dirs[0].next = true, first
 		}
 	}
 	if a.dirs == nil {
@@ -559,6 +573,13 @@ func (st *streams) putAssembler(a *appState) {
 
 // gap gives up a direction whose bytes are missing.
 func (st *streams) gap(a *appState, d *dirStream, s *flow.Session, dir uint8) {
+	if a.kind == kindPending {
+		// The stream's first bytes did not come in time: not a gap in a
+		// stream being read, just nothing to read. d is given back.
+		a.kind = kindNone
+		st.putDirs(a)
+		return
+	}
 	d.dead = true
 	st.C.StreamGaps++
 	st.putBuf(d.buf)
@@ -577,7 +598,28 @@ func (st *streams) deliver(a *appState, d *dirStream, s *flow.Session, dir uint8
 	case kindHTTP:
 		st.clientNext = a.dirs[0].next
 		st.httpData(a, d, s, dir, data, ts)
+	case kindPending:
+		if dir == 1 && st.decide(a, s, data) {
+			st.deliver(a, d, s, dir, data, ts)
+		}
 	}
+}
+
+// decide sets the kind of a pending session from the first bytes of the
+// client's stream, and reports whether it is TLS or HTTP; otherwise the
+// session's reassembly state is given back.
+func (st *streams) decide(a *appState, s *flow.Session, b []byte) bool {
+	switch {
+	case tls.IsHelloStart(b):
+		a.kind = kindTLS
+	case http.IsRequestStart(b) || http.IsRequestPrefix(b) || (isHTTPPort(s) && looksLikeMethod(b)):
+		a.kind, a.httpReqs = kindHTTP, st.getReqs()
+	default:
+		a.kind = kindNone
+		st.putDirs(a)
+		return false
+	}
+	return true
 }
 
 func (st *streams) tlsData(a *appState, d *dirStream, s *flow.Session, dir uint8, data []byte, ts int64) {

@@ -318,3 +318,66 @@ func TestMidResponse(t *testing.T) {
 		}
 	}
 }
+
+// The client's first payload in two segments that arrive the wrong way
+// round, after a three-way handshake: the second is held until the first
+// comes, then both are read, as TLS or HTTP, or given up on for another
+// protocol. When the first never comes, the held bytes are dropped once
+// more than the out-of-order bound follow, and no gap is counted: no
+// stream was being read.
+func TestFirstSegmentLate(t *testing.T) {
+	hello, _ := hellos(t, "late.example")
+	get := []byte("GET /late HTTP/1.1\r\nHost: late.example\r\n\r\n")
+	for _, tt := range []struct {
+		name    string
+		payload []byte
+		check   func(recs []record.Record) string
+	}{
+		{"TLS", hello, func(recs []record.Record) string {
+			if got := ofKind[*record.TLS](recs); len(got) != 1 || got[0].SNI != "late.example" || got[0].JA4 == "" {
+				return fmt.Sprintf("%d TLS records, want one for late.example", len(got))
+			}
+			return ""
+		}},
+		{"HTTP", get, func(recs []record.Record) string {
+			if got := ofKind[*record.HTTP](recs); len(got) != 1 || got[0].URI != "/late" || got[0].Status != 204 {
+				return fmt.Sprintf("%d HTTP records, want GET /late answered 204", len(got))
+			}
+			return ""
+		}},
+		{"lost", hello, func(recs []record.Record) string {
+			if n := len(ofKind[*record.TLS](recs)); n != 0 {
+				return fmt.Sprintf("%d TLS records, want none", n)
+			}
+			return ""
+		}},
+		{"other", []byte("SSH-2.0-OpenSSH_9.6\r\n and the key exchange that follows it"), func(recs []record.Record) string {
+			if n := len(ofKind[*record.TLS](recs)) + len(ofKind[*record.HTTP](recs)); n != 0 {
+				return fmt.Sprintf("%d TLS or HTTP records, want none", n)
+			}
+			return ""
+		}},
+	} {
+		c := splitConv(t, tt.payload, 10)
+		n := len(c.frames)
+		c.frames[n-2], c.frames[n-1] = c.frames[n-1], c.frames[n-2]
+		if tt.name == "lost" {
+			c.frames = c.frames[:n-1] // the first segment never comes
+			for range 9 {             // more than maxOOOSegs (8)
+				c.add(true, false, true, false, []byte("more bytes after the hole"))
+			}
+		}
+		if tt.name == "HTTP" {
+			c.add(false, false, true, false, []byte("HTTP/1.1 204 No Content\r\n\r\n"))
+		}
+		c.add(true, false, true, true, nil)
+		c.add(false, false, true, true, nil)
+		recs, st := runConv(t, c)
+		if msg := tt.check(recs); msg != "" {
+			t.Errorf("%s: %s", tt.name, msg)
+		}
+		if d := st.Dissect; d.TLSErrors != 0 || d.HTTPErrors != 0 || d.StreamGaps != 0 {
+			t.Errorf("%s: %d TLS errors, %d HTTP errors, %d gaps, want none", tt.name, d.TLSErrors, d.HTTPErrors, d.StreamGaps)
+		}
+	}
+}
