@@ -77,6 +77,7 @@ type result struct {
 	CPU     float64 `json:"cpu_seconds"` // user+system time of the whole process (fewest over the runs)
 	Allocs  uint64  `json:"allocs"`
 	MaxRSS  int64   `json:"max_rss_kb"`
+	Faults  int64   `json:"minor_faults"` // page faults of the whole process (its fastest run)
 	Records uint64  `json:"records"`
 }
 
@@ -227,6 +228,11 @@ func report(dir string, packets int, tamond string, runs int) error {
 	row(td)
 	row(tdNoDissect)
 	fmt.Println()
+	// First touches of memory cost very differently from one machine to
+	// the next (a virtual machine may take microseconds each): they explain
+	// part of how the ratios move between machines.
+	fmt.Printf("Page faults of the whole process, fastest run: bare loop %d, engine in scope %d, engine with everything %d, tamond -r -json %d.\n\n",
+		bare.Faults, eng[0].Faults, eng[len(eng)-1].Faults, td.Faults)
 	// What each part costs, as the issues state their bounds: the
 	// dissectors against the engine without them (within 25%), device
 	// accounting and apps against the engine before each is added.
@@ -261,7 +267,7 @@ func runChild(self, mode, file string) (result, error) {
 		return r, err
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r.MaxRSS, r.CPU = int64(ru.Maxrss), cpuSeconds(ru)
+	r.MaxRSS, r.CPU, r.Faults = int64(ru.Maxrss), cpuSeconds(ru), int64(ru.Minflt)
 	return r, nil
 }
 
@@ -292,7 +298,7 @@ func runTamond(bin, file, cfg, name string) (result, error) {
 		r.Name = name
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	r.MaxRSS, r.CPU = int64(ru.Maxrss), cpuSeconds(ru)
+	r.MaxRSS, r.CPU, r.Faults = int64(ru.Maxrss), cpuSeconds(ru), int64(ru.Minflt)
 	for _, line := range strings.Split(errb.String(), "\n") {
 		f := strings.Fields(line)
 		if len(f) != 2 {
