@@ -155,7 +155,6 @@ type streams struct {
 	respTS     int64
 	ack        uint32 // acknowledgment number of the TCP segment being handled
 	acked      bool   // that segment has the ACK flag: ack is one
-	clientNext uint32 // the client direction's next sequence number, while its bytes are handled
 	C          StreamCounters
 }
 
@@ -288,16 +287,7 @@ func (st *streams) tcp(p *decode.Packet, s *flow.Session, dir uint8) {
 		if s.Ext != 0 || s.PktsUp+s.PktsDown > 64 {
 			return // decided before, or too late to start
 		}
-		kind := uint8(kindNone)
-		b := p.Payload
-		switch {
-		case tls.IsHelloStart(b):
-			kind = kindTLS
-		case dir == 1 && (http.IsRequestStart(b) || http.IsRequestPrefix(b) || (isHTTPPort(s) && looksLikeMethod(b))):
-			kind = kindHTTP
-		case dir == 2 && (http.IsResponseStart(b) || http.IsResponsePrefix(b)):
-			kind = kindHTTP
-		}
+		kind := startKind(p.Payload, s, dir)
 		// The client's first payload, after its SYN, but not at the first
 		// byte of its stream: the segment before it is late. (By its third
 		// packet, SYN and ACK first, no payload of the client was seen.)
@@ -596,7 +586,6 @@ func (st *streams) deliver(a *appState, d *dirStream, s *flow.Session, dir uint8
 	case kindTLS:
 		st.tlsData(a, d, s, dir, data, ts)
 	case kindHTTP:
-		st.clientNext = a.dirs[0].next
 		st.httpData(a, d, s, dir, data, ts)
 	case kindPending:
 		if dir == 1 && st.decide(a, s, data) {
@@ -609,17 +598,31 @@ func (st *streams) deliver(a *appState, d *dirStream, s *flow.Session, dir uint8
 // client's stream, and reports whether it is TLS or HTTP; otherwise the
 // session's reassembly state is given back.
 func (st *streams) decide(a *appState, s *flow.Session, b []byte) bool {
-	switch {
-	case tls.IsHelloStart(b):
-		a.kind = kindTLS
-	case http.IsRequestStart(b) || http.IsRequestPrefix(b) || (isHTTPPort(s) && looksLikeMethod(b)):
-		a.kind, a.httpReqs = kindHTTP, st.getReqs()
+	switch a.kind = startKind(b, s, 1); a.kind {
+	case kindTLS:
+	case kindHTTP:
+		a.httpReqs = st.getReqs()
 	default:
-		a.kind = kindNone
 		st.putDirs(a)
 		return false
 	}
 	return true
+}
+
+// startKind says what the first bytes b of a direction of session s
+// start: a TLS record (either side), an HTTP request (the client's, dir 1)
+// or response (the server's, dir 2), also when b holds only their first
+// bytes; else kindNone.
+func startKind(b []byte, s *flow.Session, dir uint8) uint8 {
+	switch {
+	case tls.IsHelloStart(b):
+		return kindTLS
+	case dir == 1 && (http.IsRequestStart(b) || http.IsRequestPrefix(b) || (isHTTPPort(s) && looksLikeMethod(b))):
+		return kindHTTP
+	case dir == 2 && (http.IsResponseStart(b) || http.IsResponsePrefix(b)):
+		return kindHTTP
+	}
+	return kindNone
 }
 
 func (st *streams) tlsData(a *appState, d *dirStream, s *flow.Session, dir uint8, data []byte, ts int64) {
@@ -843,7 +846,7 @@ func (st *streams) request(a *appState, d *dirStream, s *flow.Session, ts int64)
 		st.popRequest(a, s)
 	}
 	a.reqs[a.nreq] = r
-	a.reqEnd[a.nreq] = st.clientNext
+	a.reqEnd[a.nreq] = d.next // d is the client's direction
 	a.reqMethod[a.nreq] = methodOther
 	switch string(q.Method) {
 	case "HEAD":
