@@ -36,7 +36,13 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
 		f.Close()
 	}
-	dsn := path + "?_busy_timeout=10000&_auto_vacuum=INCREMENTAL&_journal_mode=WAL&_synchronous=NORMAL" +
+	// Per connection: the busy timeout, durability, LIKE as MySQL's binary
+	// collation, immediate write transactions. The file's own settings
+	// (auto_vacuum, WAL) are set once below, not by every connection:
+	// changing them takes locks that SQLite refuses at once, without its
+	// busy timeout, while another process (a second sensor, a restart that
+	// overlaps the old daemon) sets up or migrates the same file.
+	dsn := path + "?_busy_timeout=10000&_synchronous=NORMAL" +
 		"&_txlock=immediate&_pragma=case_sensitive_like(1)&_pragma=foreign_keys(0)"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -44,17 +50,48 @@ func Open(ctx context.Context, path string) (*sqldb.DB, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
+	var mode string
+	err = retryBusy(pctx, func() error {
+		conn, err := db.Conn(pctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		// auto_vacuum first: the first table or the switch to WAL fixes it.
+		if _, err := conn.ExecContext(pctx, "PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+			return err
+		}
+		return conn.QueryRowContext(pctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+	})
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("storage.path %q: open SQLite database: %w", path, err)
 	}
-	var mode string
-	if err := db.QueryRowContext(pctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+	if mode != "wal" {
 		db.Close()
-		return nil, fmt.Errorf("storage.path %q: not a SQLite database: %w", path, err)
+		return nil, fmt.Errorf("storage.path %q: SQLite database in journal mode %q, not WAL", path, mode)
 	}
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(4)
 	db.SetConnMaxIdleTime(10 * time.Minute)
 	return sqldb.New(db, sqldb.SQLite, sqldb.Options{}), nil
 }
+
+// retryBusy runs f until it does not fail with SQLITE_BUSY, or ctx ends.
+func retryBusy(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		var e interface{ Code() int }
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqliteBusy {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary code of "database is locked".
+const sqliteBusy = 5
