@@ -9,7 +9,8 @@ import "strconv"
 
 // AppendUint appends v in decimal to b: below 10,000 digit by digit, below
 // 2^32 two digits at a time in 32-bit arithmetic (fast on 32-bit routers
-// too), larger values (timestamps) through strconv.
+// too), below 10^16 (timestamps in milliseconds) as two such halves of
+// eight digits, larger values through strconv.
 func AppendUint(b []byte, v uint64) []byte {
 	switch {
 	case v < 10:
@@ -20,8 +21,11 @@ func AppendUint(b []byte, v uint64) []byte {
 		return append(b, byte('0'+v/100), byte('0'+v/10%10), byte('0'+v%10))
 	case v < 10000:
 		return append(b, byte('0'+v/1000), byte('0'+v/100%10), byte('0'+v/10%10), byte('0'+v%10))
-	case v >= 1<<32:
+	case v >= 1e16:
 		return strconv.AppendUint(b, v, 10)
+	case v >= 1<<32:
+		hi := v / 1e8 // 42 or more: v is at least 2^32
+		return append8(AppendUint(b, hi), uint32(v-hi*1e8))
 	}
 	x := uint32(v)
 	var buf [10]byte
@@ -41,6 +45,14 @@ func AppendUint(b []byte, v uint64) []byte {
 		buf[i] = byte('0' + x)
 	}
 	return append(b, buf[i:]...)
+}
+
+// append8 appends x, below 10^8, as exactly eight digits.
+func append8(b []byte, x uint32) []byte {
+	hi, lo := x/1e4, x%1e4
+	a, c := hi/100*2, hi%100*2
+	d, e := lo/100*2, lo%100*2
+	return append(b, pairs[a], pairs[a+1], pairs[c], pairs[c+1], pairs[d], pairs[d+1], pairs[e], pairs[e+1])
 }
 
 // pairs holds the two digits of 00 to 99.

@@ -301,9 +301,13 @@ func Parse(msg []byte, m *Message) error {
 	}
 
 	// Answer section: decode up to MaxAnswers records, skip the rest.
+	var q *Name
+	if m.HasQuestion {
+		q = &m.Question
+	}
 	for i := 0; i < int(m.ANCount); i++ {
 		if i < MaxAnswers {
-			off, err = readRR(msg, off, &m.Answers[i])
+			off, err = readRR(msg, off, &m.Answers[i], q)
 			if err != nil {
 				return err
 			}
@@ -351,13 +355,21 @@ func (m *Message) decodeOPT(msg []byte, off int) {
 }
 
 // readRR decodes the record at msg[off:] into rr and returns the offset
-// after it.
-func readRR(msg []byte, off int, rr *RR) (int, error) {
-	n, off, err := readName(msg, off, rr.Name.buf[:])
-	if err != nil {
-		return off, err
+// after it. q is the question's name, read from offset headerLen, or nil:
+// an owner name that is just a pointer to it (most answers' are) is copied
+// from q, which is what decoding it again would give.
+func readRR(msg []byte, off int, rr *RR, q *Name) (int, error) {
+	if q != nil && len(msg)-off >= 2 && msg[off] == 0xc0 && msg[off+1] == headerLen {
+		rr.Name.n = uint8(copy(rr.Name.buf[:], q.Bytes()))
+		off += 2
+	} else {
+		n, next, err := readName(msg, off, rr.Name.buf[:])
+		if err != nil {
+			return next, err
+		}
+		rr.Name.n = uint8(n)
+		off = next
 	}
-	rr.Name.n = uint8(n)
 	if len(msg)-off < rrFixed {
 		return off, ErrShort
 	}

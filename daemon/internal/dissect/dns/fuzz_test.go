@@ -67,9 +67,16 @@ func checkInvariants(t *testing.T, msg []byte, err error, m *Message) {
 		t.Fatal("ErrTooManyQuestions with QDCount < 2")
 	}
 	checkName(t, &m.Question)
+	owners := ownerOffsets(msg, m)
+	var name [MaxName]byte
 	for i := 0; i < m.NAnswers; i++ {
 		a := &m.Answers[i]
 		checkName(t, &a.Name)
+		// Each owner name reads as it does on its own (readRR copies the
+		// question's text for a pointer to the question).
+		if n, _, err := readName(msg, owners[i], name[:]); err != nil || !bytes.Equal(name[:n], a.Name.Bytes()) {
+			t.Fatalf("answer %d: owner %q, read alone %q (%v)", i, a.Name.Bytes(), name[:n], err)
+		}
 		if int(a.DataLen) > MaxData || len(a.DataBytes()) != int(a.DataLen) {
 			t.Fatalf("DataLen %d", a.DataLen)
 		}
@@ -106,3 +113,24 @@ func checkName(t *testing.T, n *Name) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// ownerOffsets returns where the owner names of m's kept answers start in
+// msg, walking the message the way Parse does.
+func ownerOffsets(msg []byte, m *Message) []int {
+	off := headerLen
+	var err error
+	for range m.QDCount {
+		if off, err = skipName(msg, off); err != nil {
+			return nil
+		}
+		off += 4
+	}
+	var offs []int
+	for range m.NAnswers {
+		offs = append(offs, off)
+		if off, _, err = skipRR(msg, off); err != nil {
+			break
+		}
+	}
+	return offs
+}

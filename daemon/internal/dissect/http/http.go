@@ -531,12 +531,8 @@ func IsResponsePrefix(b []byte) bool {
 // itself; otherwise it appends the unfolded text to dst and returns the
 // extended slice, so a dst with enough capacity avoids allocation.
 func Unfold(dst, v []byte) []byte {
-	k := 0
-	for k < len(v) && v[k] != '\n' && v[k] != '\r' {
-		k++
-	}
-	if k == len(v) {
-		return v
+	if bytes.IndexByte(v, '\n') < 0 && bytes.IndexByte(v, '\r') < 0 {
+		return v // the usual case, checked in vector steps
 	}
 	base := len(dst)
 	for i := 0; i < len(v); {
