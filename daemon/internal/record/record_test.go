@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,5 +179,46 @@ func TestAppendInt(t *testing.T) {
 		if got, want := string(appendInt(nil, `,"k":`, v)), `,"k":`+strconv.FormatInt(v, 10); got != want {
 			t.Errorf("appendInt(%d) = %s, want %s", v, got, want)
 		}
+	}
+}
+
+// timelineSteps is a TLS session's first 32 packets: handshake, hellos,
+// data both ways, a FIN.
+func timelineSteps() []Step {
+	tl := make([]Step, 32)
+	lens := []uint16{60, 60, 52, 569, 52, 1500, 1500, 1266, 52, 116, 52, 653, 52, 1500, 52, 1500}
+	flags := []uint8{0x02, 0x12, 0x10, 0x18, 0x10, 0x10, 0x10, 0x18, 0x10, 0x18, 0x10, 0x18, 0x10, 0x10, 0x10, 0x10}
+	for i := range tl {
+		tl[i] = Step{DT: uint32(i * i * 7), Dir: uint8(1 + i%2), Len: lens[i%len(lens)], Flags: flags[i%len(flags)]}
+	}
+	tl[31].Flags = 0x11
+	return tl
+}
+
+// TestAppendTimeline compares the timeline with its plain rendering, for
+// small and extreme values.
+func TestAppendTimeline(t *testing.T) {
+	for _, tl := range [][]Step{nil, {{}}, timelineSteps(),
+		{{DT: 1<<32 - 1, Dir: 255, Len: 65535, Flags: 255}, {DT: 9, Dir: 10, Len: 99, Flags: 100}, {DT: 100000, Dir: 99, Len: 10000, Flags: 10}}} {
+		want := "["
+		for i, st := range tl {
+			if i > 0 {
+				want += ","
+			}
+			want += fmt.Sprintf("[%d,%d,%d,%d]", st.DT, st.Dir, st.Len, st.Flags)
+		}
+		want += "]"
+		if got := string(AppendTimeline([]byte("x"), tl)); got != "x"+want {
+			t.Errorf("AppendTimeline(%v) = %s, want x%s", tl, got, want)
+		}
+	}
+}
+
+func BenchmarkAppendTimeline(b *testing.B) {
+	tl := timelineSteps()
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = AppendTimeline(buf[:0], tl)
 	}
 }
