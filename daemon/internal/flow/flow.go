@@ -164,7 +164,7 @@ type Table struct {
 	slab    slab[Session]
 	tlHeads slab[tlHead]  // timeline heads
 	blocks  slab[tlBlock] // timeline blocks after the head
-	index   []uint32      // open addressing: 0 empty, else session index + 1
+	index   []uint32      // open addressing: 0 empty, else slotTag | session index + 1
 	mask    uint32
 	heads   [numLists]uint32
 	tails   [numLists]uint32
@@ -185,6 +185,7 @@ func New(cfg Config, onEnd func(s *Session, reason string)) *Table {
 	if cfg.Timeline > 255 {
 		cfg.Timeline = 255
 	}
+	cfg.MaxFlows = min(cfg.MaxFlows, MaxFlows)
 	t := &Table{cfg: cfg, onEnd: onEnd}
 	for i := range t.heads {
 		t.heads[i], t.tails[i] = none, none
@@ -289,8 +290,8 @@ func (t *Table) indexOf(s *Session) uint32 {
 	// hash table entry that points at s.
 	for j := s.hash & t.mask; ; j = (j + 1) & t.mask {
 		v := t.index[j]
-		if v != 0 && t.at(v-1) == s {
-			return v - 1
+		if v != 0 && t.at(slotSession(v)) == s {
+			return slotSession(v)
 		}
 	}
 }
@@ -347,15 +348,39 @@ func (k *Key) set(p *decode.Packet) bool {
 // byte, and whether it is known: the session began with the client's SYN.
 func (s *Session) FirstByte() (uint32, bool) { return s.isn + 1, s.state&flagSynSeen != 0 }
 
+// An index slot holds a session's number + 1 in its low slotBits bits and
+// the top bits of the session's hash above them (its tag). lookup reads a
+// session only when the tag matches: the other sessions on a probe path,
+// scattered over the slab and mostly out of the cache, are passed over
+// without a memory access each. The tag bits overlap the bits that choose
+// the home slot only in a table of more than 2^22 slots.
+const (
+	slotBits = 22
+	slotMask = 1<<slotBits - 1
+	// MaxFlows is the most sessions a Table holds (New lowers a larger
+	// Config.MaxFlows to it): their numbers + 1 fit in slotBits bits.
+	MaxFlows = slotMask
+)
+
+func slotTag(h uint32) uint32 { return h &^ slotMask }
+
+// slotSession returns the session number an occupied index slot holds.
+func slotSession(v uint32) uint32 { return v&slotMask - 1 }
+
 func (t *Table) lookup(k *Key, h uint32) (uint32, uint32) {
+	tag := slotTag(h)
 	for j := h & t.mask; ; j = (j + 1) & t.mask {
 		v := t.index[j]
 		if v == 0 {
 			return none, j
 		}
-		s := t.at(v - 1)
+		if v&^slotMask != tag {
+			continue
+		}
+		i := v&slotMask - 1
+		s := t.at(i)
 		if s.hash == h && s.Key.equal(k) {
-			return v - 1, j
+			return i, j
 		}
 	}
 }
@@ -368,7 +393,7 @@ func (t *Table) resize(n int) {
 		if v == 0 {
 			continue
 		}
-		h := t.at(v - 1).hash
+		h := t.at(slotSession(v)).hash
 		j := h & t.mask
 		for t.index[j] != 0 {
 			j = (j + 1) & t.mask
@@ -379,7 +404,7 @@ func (t *Table) resize(n int) {
 
 // removeSlot deletes index slot j (openaddr.Delete).
 func (t *Table) removeSlot(j uint32) {
-	openaddr.Delete(t.index, t.mask, j, func(v uint32) uint32 { return t.at(v-1).hash & t.mask })
+	openaddr.Delete(t.index, t.mask, j, func(v uint32) uint32 { return t.at(slotSession(v)).hash & t.mask })
 }
 
 func (t *Table) alloc() uint32 { return t.slab.alloc() }
@@ -486,7 +511,7 @@ func (t *Table) Packet(p *decode.Packet) (*Session, uint8) {
 		for t.index[j] != 0 {
 			j = (j + 1) & t.mask
 		}
-		t.index[j] = i + 1
+		t.index[j] = slotTag(h) | (i + 1)
 		l := uint8(listUDP)
 		if tcp {
 			l = listTCP

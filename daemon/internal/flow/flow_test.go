@@ -331,3 +331,70 @@ func TestEndAll(t *testing.T) {
 	}()
 	tb.EndAll(nil, false)
 }
+
+// TestSameTagSameHome: sessions whose hashes share the home slot and the
+// tag (the bits an index slot keeps) are told apart by their keys, found
+// again after one of them is removed, and the slots behind it stay
+// reachable.
+func TestSameTagSameHome(t *testing.T) {
+	// Port pairs whose keys share a home slot in the first index (1024
+	// slots) and a tag: found by search, about one in 2^20 keys.
+	type pair struct{ sport, dport uint16 }
+	var pairs []pair
+	var want uint32
+	for n := 0; n < 1<<26 && len(pairs) < 3; n++ {
+		x := pk{0, true, uint16(1024 + n%60000), uint16(1 + n/60000), 0, 0, true}
+		p := mkPacket(x)
+		var k Key
+		k.set(&p)
+		h := hashKey(&k)
+		sig := slotTag(h) | h&1023
+		if len(pairs) == 0 {
+			want = sig
+		}
+		if sig == want {
+			pairs = append(pairs, pair{x.sport, x.dport})
+		}
+	}
+	if len(pairs) < 3 {
+		t.Fatalf("found %d port pairs with the same tag and home", len(pairs))
+	}
+	cfg := DefaultConfig()
+	cfg.UDPTimeout = 10e9
+	var ended []pair
+	tb := New(cfg, func(s *Session, reason string) { ended = append(ended, pair{s.Key.PA, s.Key.PB}) })
+	send := func(ts int64, x pair) *Session {
+		p := mkPacket(pk{ts, true, x.sport, x.dport, 0, 0, true})
+		s, _ := tb.Packet(&p)
+		return s
+	}
+	sessions := map[pair]*Session{}
+	for _, x := range pairs {
+		sessions[x] = send(0, x)
+	}
+	// The first session ends; the other two, behind it on the probe
+	// path, are still found, each as itself.
+	send(5, pairs[1])
+	send(5, pairs[2])
+	tb.Expire(12e9)
+	if len(ended) != 1 || ended[0] != pairs[0] {
+		t.Fatalf("ended %v, want only %v", ended, pairs[0])
+	}
+	for _, x := range pairs[1:] {
+		if s := send(6, x); s != sessions[x] || s.PktsUp != 3 {
+			t.Errorf("%v: got the session of ports %d %d with %d packets, want its own with 3", x, s.Key.PA, s.Key.PB, s.PktsUp)
+		}
+	}
+	if tb.Len() != 2 {
+		t.Errorf("%d open sessions, want 2", tb.Len())
+	}
+}
+
+// TestMaxFlowsBound: New lowers MaxFlows to what an index slot can number.
+func TestMaxFlowsBound(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MaxFlows = 1 << 30
+	if got := New(cfg, nil).Config().MaxFlows; got != MaxFlows {
+		t.Errorf("MaxFlows %d, want %d", got, MaxFlows)
+	}
+}
