@@ -222,3 +222,18 @@ func BenchmarkAppendTimeline(b *testing.B) {
 		buf = AppendTimeline(buf[:0], tl)
 	}
 }
+
+// BenchmarkRecordStrings encodes the strings of a typical session record:
+// sensor, protocol, MACs, addresses, host, end reason.
+func BenchmarkRecordStrings(b *testing.B) {
+	in := []string{"router", "tcp", "02:00:00:00:00:0a", "192.0.2.10", "02:00:00:00:00:01", "198.51.100.7",
+		"www.example.org", "fin"}
+	buf := make([]byte, 0, 4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range in {
+			buf = AppendString(buf, s)
+		}
+	}
+}
