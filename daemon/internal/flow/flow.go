@@ -377,7 +377,7 @@ func (t *Table) lookup(k *Key, h uint32) (uint32, uint32) {
 		if v&^slotMask != tag {
 			continue
 		}
-		i := v&slotMask - 1
+		i := slotSession(v)
 		s := t.at(i)
 		if s.hash == h && s.Key.equal(k) {
 			return i, j

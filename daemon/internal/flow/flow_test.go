@@ -361,8 +361,8 @@ func TestSameTagSameHome(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.UDPTimeout = 10e9
-	var ended []pair
-	tb := New(cfg, func(s *Session, reason string) { ended = append(ended, pair{s.Key.PA, s.Key.PB}) })
+	var gone []pair
+	tb := New(cfg, func(s *Session, reason string) { gone = append(gone, pair{s.Key.PA, s.Key.PB}) })
 	send := func(ts int64, x pair) *Session {
 		p := mkPacket(pk{ts, true, x.sport, x.dport, 0, 0, true})
 		s, _ := tb.Packet(&p)
@@ -377,8 +377,8 @@ func TestSameTagSameHome(t *testing.T) {
 	send(5, pairs[1])
 	send(5, pairs[2])
 	tb.Expire(12e9)
-	if len(ended) != 1 || ended[0] != pairs[0] {
-		t.Fatalf("ended %v, want only %v", ended, pairs[0])
+	if len(gone) != 1 || gone[0] != pairs[0] {
+		t.Fatalf("ended %v, want only %v", gone, pairs[0])
 	}
 	for _, x := range pairs[1:] {
 		if s := send(6, x); s != sessions[x] || s.PktsUp != 3 {
