@@ -94,13 +94,18 @@ cross:
 		printf '%-8s %s bytes\n' $$arch $$(stat -c %s dist/tamond-linux-$$arch); \
 	done
 
-# Short fuzz runs of every fuzz target in the tree (FUZZTIME each).
+# Short fuzz runs of every fuzz target in the tree (FUZZTIME each). Each
+# new input is minimised for at most FUZZMINIMIZE (Go's default is 60s): the
+# engine-wide targets' inputs are whole captures, and at 60s a run spent its
+# time minimising them (FuzzEngine: 44 inputs run in 5 minutes, against
+# 2,790 in one minute at 1s).
 FUZZTIME ?= 20s
+FUZZMINIMIZE ?= 1s
 fuzz:
 	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' daemon luci-app-tamon scripts lab | grep -v node_modules | sort); do \
 		d=./$$(dirname $$f); \
 		for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
-			echo "== $$d $$t"; $(GO) test -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$d; \
+			echo "== $$d $$t"; $(GO) test -run XXX -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$d; \
 		done; \
 	done
 
