@@ -326,10 +326,8 @@ func (k *Key) equal(o *Key) bool {
 // set makes k the canonical key of p and reports whether p travels from A
 // to B. Addresses are compared as two big-endian words: the decoder leaves
 // the last 12 bytes of an IPv4 address zero, so the order is the byte order
-// of the addresses for both families. It writes k in place: a 38-byte key
-// returned by value was stored field by field and copied twice with wide
-// loads that the CPU could not forward from those stores, which cost more
-// than building the key.
+// of the addresses for both families. It writes k in place rather than
+// returning a 38-byte key, which the caller would copy.
 func (k *Key) set(p *decode.Packet) bool {
 	k.Proto, k.Family = p.Proto, p.Family
 	s, d := binary.BigEndian.Uint64(p.Src[0:8]), binary.BigEndian.Uint64(p.Dst[0:8])
