@@ -55,7 +55,8 @@ test: lint race test32 cross
 # jumbogram as truncated on 32 bits. Live capture needs AF_PACKET rings,
 # which qemu-user does not emulate.
 PKGS32 := ./daemon/internal/pipeline ./daemon/internal/dissect/... ./daemon/internal/flow ./daemon/internal/record \
-	./daemon/internal/namemap ./daemon/internal/appid ./daemon/internal/decimal ./daemon/internal/capture
+	./daemon/internal/namemap ./daemon/internal/appid ./daemon/internal/decimal ./daemon/internal/capture \
+	./daemon/internal/pages
 test32:
 	GOARCH=arm GOARM=7 CGO_ENABLED=0 $(GO) test -count=1 -exec qemu-arm-static -skip 'TestLive|TestOpenLive' $(PKGS32)
 

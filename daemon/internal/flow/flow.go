@@ -40,6 +40,7 @@ import (
 
 	"tamon/daemon/internal/decode"
 	"tamon/daemon/internal/openaddr"
+	"tamon/daemon/internal/pages"
 	"tamon/daemon/internal/record"
 )
 
@@ -386,6 +387,7 @@ func (t *Table) lookup(k *Key, h uint32) (uint32, uint32) {
 func (t *Table) resize(n int) {
 	old := t.index
 	t.index = make([]uint32, n)
+	pages.Touch(t.index) // the probes below read a slot before they fill it
 	t.mask = uint32(n - 1)
 	for _, v := range old {
 		if v == 0 {

@@ -15,6 +15,7 @@ import (
 
 	"tamon/daemon/internal/intern"
 	"tamon/daemon/internal/openaddr"
+	"tamon/daemon/internal/pages"
 	"tamon/daemon/internal/record"
 )
 
@@ -168,6 +169,7 @@ func (m *Map) Put(addr netip.Addr, name string, now int64, ttl uint32) {
 func (m *Map) grow() {
 	n := min(m.max, max(64, 2*len(m.ents)))
 	ents := make([]entry, n)
+	pages.Touch(ents) // before copy's write barrier and the collector read it
 	copy(ents, m.ents)
 	m.ents = ents
 	size := 1
@@ -175,6 +177,7 @@ func (m *Map) grow() {
 		size <<= 1
 	}
 	m.index = make([]int32, size)
+	pages.Touch(m.index)
 	m.mask = uint32(size - 1)
 	for i := range m.n {
 		e := &m.ents[i]

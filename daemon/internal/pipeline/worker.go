@@ -13,6 +13,7 @@ import (
 	"tamon/daemon/internal/dissect/dhcp"
 	"tamon/daemon/internal/dissect/mdns"
 	"tamon/daemon/internal/flow"
+	"tamon/daemon/internal/pages"
 	"tamon/daemon/internal/record"
 )
 
@@ -246,11 +247,13 @@ func (w *worker) flushTable(shutdown bool) {
 	}
 	w.expiry = true
 	chunk := make([]envelope, 0, flushChunk)
+	pages.Touch(chunk) // appends to it run write barriers, which read first
 	w.out = &chunk
 	w.flushing = func() {
 		if len(chunk) >= flushChunk {
 			w.flushCh <- chunk
 			chunk = make([]envelope, 0, flushChunk)
+			pages.Touch(chunk)
 			w.out = &chunk
 		}
 	}

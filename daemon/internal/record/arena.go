@@ -1,13 +1,19 @@
 package record
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"tamon/daemon/internal/pages"
+)
 
 // Arena carves records, strings, timelines and answer lists out of large
 // blocks, so that the engine builds records without one allocation per
 // record. Nothing is ever written to a block region after it was handed
 // out: the strings are immutable like any Go string, and a block is freed
-// by the garbage collector once no record refers to it. An Arena is owned by
-// one goroutine; what it hands out may be passed to others.
+// by the garbage collector once no record refers to it. A new block of
+// records is touched (package pages) as it is made: the collector scans
+// all of a block, also the part not handed out yet. An Arena is owned by one goroutine; what it hands out may be passed to
+// others.
 type Arena struct {
 	buf     []byte
 	steps   []Step
@@ -57,6 +63,7 @@ func (a *Arena) Steps(tl []Step) []Step {
 func (a *Arena) Session() *Session {
 	if len(a.sess) == cap(a.sess) {
 		a.sess = make([]Session, 0, arenaRecords)
+		pages.Touch(a.sess)
 	}
 	a.sess = a.sess[:len(a.sess)+1]
 	return &a.sess[len(a.sess)-1]
@@ -66,6 +73,7 @@ func (a *Arena) Session() *Session {
 func (a *Arena) DNS() *DNS {
 	if len(a.dns) == cap(a.dns) {
 		a.dns = make([]DNS, 0, arenaRecords)
+		pages.Touch(a.dns)
 	}
 	a.dns = a.dns[:len(a.dns)+1]
 	return &a.dns[len(a.dns)-1]
@@ -75,6 +83,7 @@ func (a *Arena) DNS() *DNS {
 func (a *Arena) ICMP() *ICMP {
 	if len(a.icmp) == cap(a.icmp) {
 		a.icmp = make([]ICMP, 0, arenaRecords)
+		pages.Touch(a.icmp)
 	}
 	a.icmp = a.icmp[:len(a.icmp)+1]
 	return &a.icmp[len(a.icmp)-1]
@@ -84,6 +93,7 @@ func (a *Arena) ICMP() *ICMP {
 func (a *Arena) TLS() *TLS {
 	if len(a.tls) == cap(a.tls) {
 		a.tls = make([]TLS, 0, arenaRecords)
+		pages.Touch(a.tls)
 	}
 	a.tls = a.tls[:len(a.tls)+1]
 	return &a.tls[len(a.tls)-1]
@@ -93,6 +103,7 @@ func (a *Arena) TLS() *TLS {
 func (a *Arena) HTTP() *HTTP {
 	if len(a.http) == cap(a.http) {
 		a.http = make([]HTTP, 0, arenaRecords)
+		pages.Touch(a.http)
 	}
 	a.http = a.http[:len(a.http)+1]
 	return &a.http[len(a.http)-1]
@@ -105,6 +116,7 @@ func (a *Arena) Answers(n int) []Answer {
 	}
 	if cap(a.answers)-len(a.answers) < n {
 		a.answers = make([]Answer, 0, max(1024, n))
+		pages.Touch(a.answers)
 	}
 	start := len(a.answers)
 	a.answers = a.answers[:start+n]

@@ -1,0 +1,37 @@
+// Package pages maps freshly allocated memory in by writing to it, one
+// byte a page, before anything reads it.
+//
+// Why: the kernel backs a page that is first read with its shared zero
+// page, so a read-then-write first touch costs two faults, and the second
+// one (copy-on-write) also flushes the page from the TLB of every other
+// CPU the process runs on: an interrupt to each. A first write costs one
+// fault. In tamond the first reader is seldom the code that asked for the
+// memory: the garbage collector scans the whole of a large block that
+// holds pointers, also its part not yet handed out, the write barrier reads
+// a slot before it is written, and an index probe reads a slot before it
+// fills it. Touching a block as it is allocated turns each of those pairs
+// into one write fault (BENCHMARKS.md, ninth session).
+package pages
+
+import "unsafe"
+
+// Size is the smallest page size of the targets tamond is built for. A
+// larger page is touched more than once, which costs nothing more.
+const Size = 4096
+
+// Touch writes a zero byte at the start of each page of s's backing array,
+// up to its capacity. The array must hold only zeros (as a new make does)
+// and must not yet be in use by another goroutine: the byte is written
+// without a write barrier, which is sound only because a zero stays zero.
+// It does not allocate.
+func Touch[T any](s []T) {
+	s = s[:cap(s)]
+	if len(s) == 0 {
+		return
+	}
+	n := uintptr(len(s)) * unsafe.Sizeof(s[0])
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), n)
+	for i := 0; i < len(b); i += Size {
+		b[i] = 0
+	}
+}
