@@ -22,9 +22,18 @@ func TestTouchMapsPagesForWriting(t *testing.T) {
 		maxFaults int64
 	}{
 		{"touched", func(b []byte) { Touch(b) }, 0, n / 8},
+		{"touched in 2-byte pieces across page ends", func(b []byte) {
+			// Each piece starts one byte before a page ends: only its
+			// last byte lies in the next page. Its capacity ends there
+			// too, so no write may reach the page after.
+			for k := 0; k < n/2; k++ {
+				at := 2*k*size + size - 1
+				Touch(b[at : at+2 : at+2])
+			}
+		}, 0, n / 8},
 		{"read first (what Touch prevents)", func(b []byte) {
 			var sum byte
-			for i := 0; i < len(b); i += Size {
+			for i := 0; i < len(b); i += size {
 				sum += b[i]
 			}
 			if sum != 0 {
@@ -34,7 +43,7 @@ func TestTouchMapsPagesForWriting(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			b, err := syscall.Mmap(-1, 0, n*Size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+			b, err := syscall.Mmap(-1, 0, n*size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 			if err != nil {
 				t.Fatalf("mmap %d pages: %v", n, err)
 			}
@@ -46,7 +55,7 @@ func TestTouchMapsPagesForWriting(t *testing.T) {
 			}
 			c.first(b)
 			before := threadFaults(t)
-			for i := 0; i < len(b); i += Size {
+			for i := 0; i < len(b); i += size {
 				b[i+1] = 1
 			}
 			got := threadFaults(t) - before

@@ -15,23 +15,28 @@ package pages
 
 import "unsafe"
 
-// Size is the smallest page size of the targets tamond is built for. A
+// size is the smallest page size of the targets tamond is built for. A
 // larger page is touched more than once, which costs nothing more.
-const Size = 4096
+const size = 4096
 
-// Touch writes a zero byte at the start of each page of s's backing array,
-// up to its capacity. The array must hold only zeros (as a new make does)
-// and must not yet be in use by another goroutine: the byte is written
-// without a write barrier, which is sound only because a zero stays zero.
-// It does not allocate.
+// Touch writes a zero byte every size bytes of s's backing array, from its
+// start up to its capacity, and to its last byte: every page the array
+// spans is written, also when the array does not start on a page. The
+// array must hold only zeros (as a new make does) and must not yet be in
+// use by another goroutine: the bytes are written without a write barrier,
+// which is sound only because a zero stays zero. It does not allocate.
 func Touch[T any](s []T) {
 	s = s[:cap(s)]
 	if len(s) == 0 {
 		return
 	}
 	n := uintptr(len(s)) * unsafe.Sizeof(s[0])
+	if n == 0 {
+		return // zero-size elements: no memory
+	}
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), n)
-	for i := 0; i < len(b); i += Size {
+	for i := 0; i < len(b); i += size {
 		b[i] = 0
 	}
+	b[len(b)-1] = 0
 }

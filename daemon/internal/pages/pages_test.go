@@ -30,9 +30,12 @@ func TestTouch(t *testing.T) {
 			checkZero(t, s)
 		}},
 		{"elements larger than a page", func(t *testing.T) {
-			s := make([][3 * Size / 2]byte, 5)
+			s := make([][3 * size / 2]byte, 5)
 			Touch(s)
 			checkZero(t, s)
+		}},
+		{"zero-size elements", func(t *testing.T) {
+			Touch(make([]struct{}, 10))
 		}},
 		{"index of many pages", func(t *testing.T) {
 			s := make([]uint32, 1<<16)
