@@ -386,8 +386,7 @@ func (t *Table) lookup(k *Key, h uint32) (uint32, uint32) {
 
 func (t *Table) resize(n int) {
 	old := t.index
-	t.index = make([]uint32, n)
-	pages.Touch(t.index) // the probes below read a slot before they fill it
+	t.index = pages.Make[uint32](n, n) // the probes below read a slot before they fill it
 	t.mask = uint32(n - 1)
 	for _, v := range old {
 		if v == 0 {

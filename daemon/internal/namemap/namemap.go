@@ -168,16 +168,14 @@ func (m *Map) Put(addr netip.Addr, name string, now int64, ttl uint32) {
 // twice the entries' capacity, so it stays at most half full.
 func (m *Map) grow() {
 	n := min(m.max, max(64, 2*len(m.ents)))
-	ents := make([]entry, n)
-	pages.Touch(ents) // before copy's write barrier and the collector read it
+	ents := pages.Make[entry](n, n) // copy's write barrier and the collector read before writing
 	copy(ents, m.ents)
 	m.ents = ents
 	size := 1
 	for size < 2*n {
 		size <<= 1
 	}
-	m.index = make([]int32, size)
-	pages.Touch(m.index)
+	m.index = pages.Make[int32](size, size)
 	m.mask = uint32(size - 1)
 	for i := range m.n {
 		e := &m.ents[i]

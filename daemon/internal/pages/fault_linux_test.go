@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// After Touch, writing every page of fresh anonymous memory faults no
-// more: Touch mapped each page in for writing, not to the shared zero
+// After touch, writing every page of fresh anonymous memory faults no
+// more: touch mapped each page in for writing, not to the shared zero
 // page. Reading a page first, as the collector or a write barrier does,
 // would leave each later first write to fault again.
 func TestTouchMapsPagesForWriting(t *testing.T) {
@@ -21,17 +21,17 @@ func TestTouchMapsPagesForWriting(t *testing.T) {
 		minFaults int64 // of the writes after first
 		maxFaults int64
 	}{
-		{"touched", func(b []byte) { Touch(b) }, 0, n / 8},
+		{"touched", func(b []byte) { touch(b) }, 0, n / 8},
 		{"touched in 2-byte pieces across page ends", func(b []byte) {
 			// Each piece starts one byte before a page ends: only its
 			// last byte lies in the next page. Its capacity ends there
 			// too, so no write may reach the page after.
 			for k := 0; k < n/2; k++ {
 				at := 2*k*size + size - 1
-				Touch(b[at : at+2 : at+2])
+				touch(b[at : at+2 : at+2])
 			}
 		}, 0, n / 8},
-		{"read first (what Touch prevents)", func(b []byte) {
+		{"read first (what touch prevents)", func(b []byte) {
 			var sum byte
 			for i := 0; i < len(b); i += size {
 				sum += b[i]

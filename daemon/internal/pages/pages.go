@@ -9,7 +9,7 @@
 // memory: the garbage collector scans the whole of a large block that
 // holds pointers, also its part not yet handed out, the write barrier reads
 // a slot before it is written, and an index probe reads a slot before it
-// fills it. Touching a block as it is allocated turns each of those pairs
+// fills it. Touching a block as it is allocated (Make) turns each of those pairs
 // into one write fault (BENCHMARKS.md, ninth session).
 package pages
 
@@ -19,20 +19,26 @@ import "unsafe"
 // larger page is touched more than once, which costs nothing more.
 const size = 4096
 
-// Touch writes a zero byte every size bytes of s's backing array, from its
+// Make returns make([]T, n, c) with every page of its backing array
+// already written (see touch): use it for a block whose first access may
+// be a read. It allocates what make allocates, nothing more.
+func Make[T any](n, c int) []T {
+	s := make([]T, n, c)
+	touch(s)
+	return s
+}
+
+// touch writes a zero byte every size bytes of s's backing array, from its
 // start up to its capacity, and to its last byte: every page the array
 // spans is written, also when the array does not start on a page. The
-// array must hold only zeros (as a new make does) and must not yet be in
-// use by another goroutine: the bytes are written without a write barrier,
-// which is sound only because a zero stays zero. It does not allocate.
-func Touch[T any](s []T) {
+// array must hold only zeros, as a new make does, and no other goroutine
+// may use it yet: the bytes are written without a write barrier, which is
+// sound only because a zero stays zero.
+func touch[T any](s []T) {
 	s = s[:cap(s)]
-	if len(s) == 0 {
-		return
-	}
-	n := uintptr(len(s)) * unsafe.Sizeof(s[0])
+	n := uintptr(len(s)) * unsafe.Sizeof(*new(T))
 	if n == 0 {
-		return // zero-size elements: no memory
+		return // empty, or zero-size elements: no memory
 	}
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), n)
 	for i := 0; i < len(b); i += size {

@@ -246,14 +246,12 @@ func (w *worker) flushTable(shutdown bool) {
 		open[i] = keys[i].s
 	}
 	w.expiry = true
-	chunk := make([]envelope, 0, flushChunk)
-	pages.Touch(chunk) // appends to it run write barriers, which read first
+	chunk := pages.Make[envelope](0, flushChunk) // appends run write barriers, which read first
 	w.out = &chunk
 	w.flushing = func() {
 		if len(chunk) >= flushChunk {
 			w.flushCh <- chunk
-			chunk = make([]envelope, 0, flushChunk)
-			pages.Touch(chunk)
+			chunk = pages.Make[envelope](0, flushChunk)
 			w.out = &chunk
 		}
 	}

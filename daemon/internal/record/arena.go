@@ -11,9 +11,9 @@ import (
 // record. Nothing is ever written to a block region after it was handed
 // out: the strings are immutable like any Go string, and a block is freed
 // by the garbage collector once no record refers to it. A new block of
-// records is touched (package pages) as it is made: the collector scans
-// all of a block, also the part not handed out yet. An Arena is owned by one goroutine; what it hands out may be passed to
-// others.
+// records is made by pages.Make: the collector scans all of a block, also
+// the part not handed out yet. An Arena is owned by one goroutine; what it
+// hands out may be passed to others.
 type Arena struct {
 	buf     []byte
 	steps   []Step
@@ -62,8 +62,7 @@ func (a *Arena) Steps(tl []Step) []Step {
 // Session returns a zeroed Session backed by the arena.
 func (a *Arena) Session() *Session {
 	if len(a.sess) == cap(a.sess) {
-		a.sess = make([]Session, 0, arenaRecords)
-		pages.Touch(a.sess)
+		a.sess = pages.Make[Session](0, arenaRecords)
 	}
 	a.sess = a.sess[:len(a.sess)+1]
 	return &a.sess[len(a.sess)-1]
@@ -72,8 +71,7 @@ func (a *Arena) Session() *Session {
 // DNS returns a zeroed DNS record backed by the arena.
 func (a *Arena) DNS() *DNS {
 	if len(a.dns) == cap(a.dns) {
-		a.dns = make([]DNS, 0, arenaRecords)
-		pages.Touch(a.dns)
+		a.dns = pages.Make[DNS](0, arenaRecords)
 	}
 	a.dns = a.dns[:len(a.dns)+1]
 	return &a.dns[len(a.dns)-1]
@@ -82,8 +80,7 @@ func (a *Arena) DNS() *DNS {
 // ICMP returns a zeroed ICMP record backed by the arena.
 func (a *Arena) ICMP() *ICMP {
 	if len(a.icmp) == cap(a.icmp) {
-		a.icmp = make([]ICMP, 0, arenaRecords)
-		pages.Touch(a.icmp)
+		a.icmp = pages.Make[ICMP](0, arenaRecords)
 	}
 	a.icmp = a.icmp[:len(a.icmp)+1]
 	return &a.icmp[len(a.icmp)-1]
@@ -92,8 +89,7 @@ func (a *Arena) ICMP() *ICMP {
 // TLS returns a zeroed TLS record backed by the arena.
 func (a *Arena) TLS() *TLS {
 	if len(a.tls) == cap(a.tls) {
-		a.tls = make([]TLS, 0, arenaRecords)
-		pages.Touch(a.tls)
+		a.tls = pages.Make[TLS](0, arenaRecords)
 	}
 	a.tls = a.tls[:len(a.tls)+1]
 	return &a.tls[len(a.tls)-1]
@@ -102,8 +98,7 @@ func (a *Arena) TLS() *TLS {
 // HTTP returns a zeroed HTTP record backed by the arena.
 func (a *Arena) HTTP() *HTTP {
 	if len(a.http) == cap(a.http) {
-		a.http = make([]HTTP, 0, arenaRecords)
-		pages.Touch(a.http)
+		a.http = pages.Make[HTTP](0, arenaRecords)
 	}
 	a.http = a.http[:len(a.http)+1]
 	return &a.http[len(a.http)-1]
@@ -115,8 +110,7 @@ func (a *Arena) Answers(n int) []Answer {
 		return nil
 	}
 	if cap(a.answers)-len(a.answers) < n {
-		a.answers = make([]Answer, 0, max(1024, n))
-		pages.Touch(a.answers)
+		a.answers = pages.Make[Answer](0, max(1024, n))
 	}
 	start := len(a.answers)
 	a.answers = a.answers[:start+n]
