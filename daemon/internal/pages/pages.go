@@ -9,8 +9,8 @@
 // memory: the garbage collector scans the whole of a large block that
 // holds pointers, also its part not yet handed out, the write barrier reads
 // a slot before it is written, and an index probe reads a slot before it
-// fills it. Touching a block as it is allocated (Make) turns each of those pairs
-// into one write fault (BENCHMARKS.md, ninth session).
+// fills it. Touching a block as it is allocated (Make) turns each of those
+// pairs into one write fault (BENCHMARKS.md, ninth session).
 package pages
 
 import "unsafe"
